@@ -1,0 +1,140 @@
+"""`summarizer eval`: score summaries against the gold files and guard a per-model baseline.
+
+The main CLI registers it with `app.command("eval")(eval_command)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from summarizer.errors import SummarizerError
+
+from . import EvalError
+from .baseline import TOLERANCE, baseline_path, check, load_baseline, save_baseline
+from .gold import load_gold
+from .predict import by_id, load_results, summarize_inputs
+from .report import render_report, write_report
+from .scorer import score
+
+EXIT_CHECK_FAILED, EXIT_USAGE = 1, 2
+
+
+def eval_command(
+    gold: Annotated[
+        Path, typer.Option(metavar="DIR", help="Directory of gold <id>.json files.")
+    ] = Path("eval/gold"),
+    inputs: Annotated[
+        Path,
+        typer.Option(
+            metavar="DIR", help="Articles (*.txt, id = file stem) to summarise without --results."
+        ),
+    ] = Path("seeds"),
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Score this results JSONL (one summarizer Result per line) instead of running "
+            "the summariser.",
+        ),
+    ] = None,
+    report: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to write the JSON report.")
+    ] = Path("eval/report.json"),
+    check_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 1 if the headline or a kind's F1 is more than --tolerance below the "
+            "baseline, or the prompt files changed since the baseline was recorded.",
+        ),
+    ] = False,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save-baseline",
+            help="Accept this report as the model's baseline, with the prompt version that "
+            "produced it.",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Baseline file (default: eval/baselines/<model-slug>.json)."
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Largest F1 drop --check accepts.")
+    ] = TOLERANCE,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model to run, and whose baseline to use (default: the configured model, or "
+            "the one named in --results)."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible endpoint to run against (default: the configured one, or "
+            "the embedded model)."
+        ),
+    ] = None,
+) -> None:
+    """Score summaries against the gold files: per kind P/R/F1, fields, grounding, misses.
+
+    Exit status: 0 ok, 1 --check failed, 2 usage error (bad option, file or setup).
+    """
+    out, err = Console(), Console(stderr=True)
+    if check_baseline and save:
+        _usage(err, "use --check or --save-baseline, not both")
+    try:
+        expected = load_gold(gold)
+        if results is not None:
+            runs = load_results(results)
+        else:
+            runs, failures = summarize_inputs(inputs, model=model, base_url=base_url, console=err)
+            for article, reason in failures.items():
+                err.print(f"[yellow]{escape(article)} not summarised:[/] {escape(reason)}")
+        scored = score(expected, by_id(runs))
+        render_report(scored, out)
+        write_report(scored, report)
+        out.print(f"report written to {escape(str(report))}")
+        if not (check_baseline or save):
+            return
+        model_name = model or _only({r.run.model for r in runs}, "models", "pass --model")
+        path = baseline or baseline_path(model_name)
+        if save:
+            version = _only(
+                {r.run.prompt_version for r in runs},
+                "prompt versions",
+                "re-run the eval so one prompt version made every result",
+            )
+            save_baseline(path, scored, model=model_name, prompt_version=version)
+            out.print(f"baseline for {escape(model_name)} saved to {escape(str(path))}")
+            return
+        problems = check(scored, load_baseline(path), tolerance)
+    except (EvalError, SummarizerError, OSError) as exc:
+        _usage(err, str(exc))
+    for problem in problems:
+        err.print(f"[red]check failed:[/] {escape(problem)}")
+    if problems:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    out.print(f"[green]check passed[/] against {escape(str(path))}")
+
+
+def _only(values: set[str], what: str, remedy: str) -> str:
+    """The single value all results share: a baseline describes one model and one prompt."""
+    if len(values) != 1:
+        found = ", ".join(sorted(values)) or "none"
+        raise EvalError(f"the results name {len(values)} {what} ({found}): {remedy}")
+    return values.pop()
+
+
+def _usage(err: Console, message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(EXIT_USAGE)

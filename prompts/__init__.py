@@ -1,0 +1,1 @@
+"""Prompt files live here as text; `summarizer.prompts` loads them (see summarizer/prompts.py)."""

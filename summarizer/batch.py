@@ -1,0 +1,367 @@
+"""The batch runner: many articles through one Summarizer, resumably, with nothing lost.
+
+Every finished article is one whole line appended to the output (see `writers.LineLog`), so:
+- a rerun of the same command skips the ids already there, and the cache makes articles
+  that were answered but not written (in flight at a crash) free;
+- Ctrl-C or SIGTERM keeps every finished line and drops only the articles in flight;
+- a failing article becomes a line in errors.jsonl beside the output and the batch goes on.
+
+errors.jsonl is append-only history: each run adds its failures with a time stamp. An article
+that failed once and succeeds on a rerun is simply in the output; its old error line stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from summarizer.errors import (
+    CacheError,
+    ConfigError,
+    EndpointError,
+    InputError,
+    ModelError,
+    SummarizerError,
+)
+from summarizer.inputs import Article, InputProblem, Inputs, Source
+from summarizer.pipeline import Summarizer
+from summarizer.schema import Result
+from summarizer.writers import LineLog, done_ids, errors_path, plural, repair_tail
+
+DEFAULT_CONCURRENCY = 4
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+# Failures that would repeat for every article: stop rather than write one line per article.
+_FATAL = (ConfigError, ModelError, CacheError)
+_ENDPOINT_BREAKER = 5  # endpoint failures in a row (each after all its retries) that stop a run
+
+
+@dataclass
+class BatchReport:
+    """What a run did; `remaining` articles were not attempted (stopped early)."""
+
+    total: int = 0
+    skipped: int = 0  # already in the output from an earlier run
+    done: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None  # USD, when the model has a price
+    stopped: str | None = None  # why the run ended before every article was tried
+    interrupted: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.skipped - self.done - self.failed
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.failed or self.remaining else EXIT_OK
+
+
+@dataclass
+class Estimate:
+    """A dry run's count: what a real run would send, without sending it."""
+
+    articles: int = 0
+    skipped: int = 0
+    prompt_tokens: int = 0
+    cost: float | None = None  # prompt side only: the answer's length is unknown beforehand
+    problems: list[InputProblem] = field(default_factory=list)
+
+
+def cost_usd(prompt: int, completion: int, price: tuple[float, float] | None) -> float | None:
+    """USD for a number of tokens at (prompt, completion) USD per million; None if unpriced."""
+    if price is None:
+        return None
+    return (prompt * price[0] + completion * price[1]) / 1_000_000
+
+
+class RateLimiter:
+    """Keeps request starts at least 60/rpm seconds apart, so a run never bursts past --rpm.
+
+    Spacing is measured between actual starts, one waiter at a time: if the event loop is
+    busy for a while, the waiters do not all fire at once when it frees up.
+    """
+
+    def __init__(self, rpm: float | None) -> None:
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self._lock = asyncio.Lock()
+        self._last = self._previous = float("-inf")
+
+    async def acquire(self) -> float:
+        """Wait for a slot; returns its start time, the token for `refund`."""
+        if not self.interval:
+            return 0.0
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            await asyncio.sleep(max(0.0, self._last + self.interval - loop.time()))
+            self._previous, self._last = self._last, loop.time()
+        return self._last
+
+    def refund(self, token: float) -> None:
+        """A cache hit sent no request: free its slot, unless a later start already took one."""
+        if self.interval and token == self._last:
+            self._last = self._previous
+
+
+def pending(inputs: Inputs, out: Path) -> tuple[list[Source], list[InputProblem], int]:
+    """What is left to do: sources and input problems whose id is not in `out`, and the count
+    of those that are (skipped)."""
+    done = done_ids(out)
+    sources = [s for s in inputs.sources if s.id not in done]
+    problems = [p for p in inputs.problems if p.id not in done]
+    skipped = len(inputs.sources) + len(inputs.problems) - len(sources) - len(problems)
+    return sources, problems, skipped
+
+
+def estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> Estimate:
+    """Read every pending article and count its prompt tokens; sends nothing to the model."""
+    sources, problems, skipped = pending(inputs, out)
+    result = Estimate(skipped=skipped, problems=problems)
+    for source in sources:
+        item = source.read()
+        if isinstance(item, InputProblem):
+            result.problems.append(item)
+            continue
+        try:
+            result.prompt_tokens += summarizer.estimate_prompt_tokens(item.text)
+        except InputError as exc:
+            result.problems.append(InputProblem(source.id, source.origin, exc.reason))
+            continue
+        result.articles += 1
+    result.cost = cost_usd(result.prompt_tokens, 0, summarizer.config.price_per_mtok)
+    return result
+
+
+def run_batch(
+    inputs: Inputs,
+    summarizer: Summarizer,
+    out: Path,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rpm: float | None = None,
+    max_cost: float | None = None,
+    console: Console | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> BatchReport:
+    """Summarise every input not yet in `out`, appending results to it and failures to
+    errors.jsonl beside it. Returns when all are done, on Ctrl-C/SIGTERM, at `max_cost`
+    (USD, needs `price_per_mtok`) or on a failure that every article would repeat.
+
+    `concurrency` is capped by what the backend allows (1 for the embedded model); `rpm`
+    caps request starts per minute. A progress bar shows when `console` is a terminal and
+    not `quiet`; `verbose` adds a line per finished article (failures always get one).
+    """
+    console = console or Console(stderr=True, soft_wrap=True)
+    errors = errors_path(out)
+    for path in (out, errors):
+        if cut := repair_tail(path):
+            console.print(
+                Text(
+                    f"warning: {path} ended in a partial line ({cut} bytes) from an "
+                    "interrupted run; removed it",
+                    "yellow",
+                )
+            )
+    sources, problems, skipped = pending(inputs, out)
+    report = BatchReport(
+        total=len(inputs.sources) + len(inputs.problems),
+        skipped=skipped,
+        cost=cost_usd(0, 0, summarizer.config.price_per_mtok),
+    )
+    bar = Progress(
+        TextColumn("summarising"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[stats]}"),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    )
+    with LineLog(out) as results, LineLog(errors) as failures, bar:
+        run = _Run(
+            summarizer,
+            report,
+            results,
+            failures,
+            bar,
+            total=len(sources) + len(problems),
+            concurrency=max(1, min(concurrency, summarizer.max_concurrency)),
+            limiter=RateLimiter(rpm),
+            max_cost=max_cost,
+            verbose=verbose and not quiet,
+            quiet=quiet,
+        )
+        for problem in problems:
+            run.fail(problem.id, problem.source, problem.kind, problem.reason, None)
+        try:
+            asyncio.run(run.all(sources))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            report.stopped, report.interrupted = "interrupted", True
+    return report
+
+
+def describe(report: BatchReport, out: Path) -> list[str]:
+    """The closing lines a user reads after a run."""
+    parts = [f"{plural(report.done, 'article')} summarised into {out}"]
+    if report.failed:
+        parts.append(f"{report.failed:,} failed (see {errors_path(out)})")
+    if report.skipped:
+        parts.append(f"{report.skipped:,} already done")
+    tokens = report.prompt_tokens + report.completion_tokens
+    stats = f"{tokens:,} tokens, {plural(report.cache_hits, 'cache hit')}"
+    if report.cost is not None:
+        stats += f", ~${report.cost:.4f}"
+    lines = [", ".join(parts) + f" ({stats})"]
+    if report.stopped:
+        lines.append(
+            f"stopped: {report.stopped}; {plural(report.remaining, 'article')} left. "
+            "Rerun the same command to resume."
+        )
+    return lines
+
+
+class _Run:
+    """The state one batch run shares between its concurrent workers (one event loop)."""
+
+    def __init__(
+        self,
+        summarizer: Summarizer,
+        report: BatchReport,
+        results: LineLog,
+        failures: LineLog,
+        bar: Progress,
+        *,
+        total: int,
+        concurrency: int,
+        limiter: RateLimiter,
+        max_cost: float | None,
+        verbose: bool,
+        quiet: bool,
+    ) -> None:
+        self.summarizer = summarizer
+        self.report = report
+        self.results = results
+        self.failures = failures
+        self.bar = bar
+        self.concurrency = concurrency
+        self.limiter = limiter
+        self.max_cost = max_cost
+        self.verbose = verbose
+        self.quiet = quiet
+        self.task = bar.add_task("", total=total, stats="")
+        self.endpoint_failures = 0
+
+    async def all(self, sources: list[Source]) -> None:
+        main = asyncio.current_task()
+        if main is not None:  # SIGTERM stops like Ctrl-C: finished lines kept, in-flight dropped
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        queue = iter(sources)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.concurrency, len(sources))):
+                group.create_task(self._worker(queue))
+
+    async def _worker(self, queue: Iterator[Source]) -> None:
+        while not self.report.stopped and (source := next(queue, None)) is not None:
+            await self._one(source)
+
+    async def _one(self, source: Source) -> None:
+        item = await asyncio.to_thread(source.read)  # HTML extraction must not block the loop
+        if isinstance(item, InputProblem):
+            self.fail(item.id, item.source, item.kind, item.reason, None)
+            return
+        slot = await self.limiter.acquire()
+        try:
+            result = await self.summarizer.asummarize(
+                item.text, id=item.id, title=item.title, published=item.published
+            )
+        except SummarizerError as exc:
+            self.fail(item.id, item.source, exc.kind, exc.reason, exc.raw)
+            self._maybe_stop(exc)
+            return
+        self.endpoint_failures = 0
+        if result.run.cache_hit:
+            self.limiter.refund(slot)
+        self.succeed(item, result)
+
+    def _maybe_stop(self, exc: SummarizerError) -> None:
+        self.endpoint_failures = self.endpoint_failures + 1 if isinstance(exc, EndpointError) else 0
+        if isinstance(exc, _FATAL):
+            self.report.stopped = f"{exc.kind} error: {exc.reason}"
+        elif self.endpoint_failures >= _ENDPOINT_BREAKER:
+            self.report.stopped = (
+                f"the endpoint failed {self.endpoint_failures} articles in a row ({exc.reason})"
+            )
+
+    def succeed(self, article: Article, result: Result) -> None:
+        if article.warnings:  # the read stage's warnings (e.g. invalid UTF-8) travel along
+            run = result.run.model_copy(
+                update={"warnings": [*result.run.warnings, *article.warnings]}
+            )
+            result = result.model_copy(update={"run": run})
+        self.results.append(result.model_dump_json())
+        report, info = self.report, result.run
+        report.done += 1
+        if info.cache_hit:
+            report.cache_hits += 1
+        else:  # a cache hit costs nothing now, whatever it cost when it was made
+            report.prompt_tokens += info.prompt_tokens
+            report.completion_tokens += info.completion_tokens
+            price = self.summarizer.config.price_per_mtok
+            report.cost = cost_usd(report.prompt_tokens, report.completion_tokens, price)
+        if self.max_cost is not None and (report.cost or 0.0) >= self.max_cost:
+            report.stopped = f"--max-cost ${self.max_cost:g} reached (~${report.cost:.4f} spent)"
+        if self.verbose:
+            summary = result.summary
+            counts = ", ".join(
+                plural(len(items), kind)
+                for kind, items in (
+                    ("meeting", summary.meetings),
+                    ("agreement", summary.agreements),
+                    ("dispute", summary.disputes),
+                )
+            )
+            how = (
+                "cached"
+                if info.cache_hit
+                else f"{info.prompt_tokens + info.completion_tokens:,} tokens"
+            )
+            self.bar.console.print(Text(f"ok {article.id}: {counts} ({how})"))
+        self._advance()
+
+    def fail(self, id: str, source: str, kind: str, reason: str, raw: str | None) -> None:
+        time = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        record = {
+            "id": id,
+            "source": source,
+            "kind": kind,
+            "reason": reason,
+            "raw": raw,
+            "time": time,
+        }
+        self.failures.append(json.dumps(record, ensure_ascii=False))
+        self.report.failed += 1
+        if not self.quiet:
+            self.bar.console.print(Text(f"failed {id} ({source}): {kind}: {reason}", "red"))
+        self._advance()
+
+    def _advance(self) -> None:
+        report = self.report
+        tokens = report.prompt_tokens + report.completion_tokens
+        stats = f"{tokens:,} tokens · {report.cache_hits:,} cached · {report.failed:,} failed"
+        self.bar.update(self.task, advance=1, stats=stats)

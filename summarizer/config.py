@@ -1,0 +1,101 @@
+"""Settings: arguments beat the environment, which beats the config file, which beats defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from summarizer.errors import ConfigError
+
+Mode = Literal["auto", "tools", "json_schema", "json", "llama"]
+CachePolicy = Literal["use", "refresh", "off"]
+
+ENV_VARS: dict[str, str] = {
+    "base_url": "SUMMARIZER_BASE_URL",
+    "model": "SUMMARIZER_MODEL",
+    "api_key": "OPENAI_API_KEY",
+    "mode": "SUMMARIZER_MODE",
+    "cache_dir": "SUMMARIZER_CACHE_DIR",
+}
+CONFIG_ENV = "SUMMARIZER_CONFIG"
+DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir("summarizer")) / "config.toml"
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("summarizer"))
+
+
+class Config(BaseModel):
+    """Everything that decides how an article is sent to a model and what comes back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none = embedded")
+    model: str | None = Field(None, description="model name, or embedded model name / GGUF path")
+    api_key: SecretStr | None = None
+    mode: Mode = "auto"
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    cache: CachePolicy = "use"
+    max_reasks: int = Field(2, ge=0, le=5)
+    timeout: float | None = Field(None, gt=0, description="seconds per request; None = by backend")
+    max_attempts: int = Field(5, ge=1, description="transport attempts per request")
+    max_retry_time: float = Field(300.0, gt=0, description="seconds of transport retrying")
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_output_tokens: int | None = Field(None, ge=64, description="None = sized to the article")
+    strict: bool = Field(False, description="drop items with no grounded evidence")
+    max_chars: int = Field(200_000, ge=100, description="longest article accepted")
+    n_ctx: int = Field(8192, ge=2048, description="embedded model context, tokens")
+    threads: int | None = Field(None, ge=1, description="embedded model threads; None = cores")
+    price_per_mtok: tuple[float, float] | None = Field(
+        None, description="USD per million prompt / completion tokens, for cost estimates"
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return DEFAULT_EMBEDDED_MODEL if self.embedded else DEFAULT_OPENAI_MODEL
+
+    @property
+    def request_timeout(self) -> float:
+        # A CPU model may take minutes for one long article; a remote one should not.
+        return self.timeout or (1800.0 if self.embedded else 180.0)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Config:
+        """Merge defaults, the TOML file, the environment and explicit overrides (None = unset)."""
+        path = config_file or (Path(p) if (p := os.environ.get(CONFIG_ENV)) else None)
+        values: dict[str, Any] = {}
+        file = path or default_config_file()
+        if file.is_file():
+            try:
+                values.update(tomllib.loads(file.read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"config file {file} is unreadable: {exc}") from None
+        elif path is not None:
+            raise ConfigError(f"config file {path} does not exist")
+        for field, var in ENV_VARS.items():
+            if os.environ.get(var):
+                values[field] = os.environ[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(f"invalid settings: {problems}") from None

@@ -1,0 +1,296 @@
+"""The one seam to a model: instructor over the OpenAI client, for any compatible endpoint.
+
+Two kinds of retry, kept apart:
+- transport (tenacity, around each HTTP request): 429 honouring Retry-After, 5xx, timeouts
+  and dropped connections, exponential backoff with jitter, bounded in attempts and time.
+  These never reach the prompt.
+- validation (instructor re-asks): the model sees its answer and the validation error only,
+  at most `max_reasks` times, so the context stays bounded. When re-asks run out, the last
+  answer is salvaged item by item (or, failing that, carried by the error): nothing paid for
+  is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import instructor
+import jiter
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.v2.core.hooks import Hooks
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from summarizer.config import Config
+from summarizer.errors import EndpointError, ExtractionError
+from summarizer.extraction import Extraction
+
+log = logging.getLogger(__name__)
+# instructor logs every failed attempt at ERROR; retries are ours to report.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
+
+MODES: dict[str, instructor.Mode] = {
+    "tools": instructor.Mode.TOOLS,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+    # llama-cpp-python's server rejects `json_schema` response formats but enforces a schema
+    # given as `json_object` with a grammar: see `LLM._mode_body`.
+    "llama": instructor.Mode.JSON_SCHEMA,
+}
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+def pick_mode(config: Config) -> str:
+    """The instructor mode that suits the endpoint, unless the user chose one."""
+    if config.mode != "auto":
+        return config.mode
+    if config.embedded:
+        return "llama"
+    return "tools" if "api.openai.com" in (config.base_url or "") else "json_schema"
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts and dropped connections
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    value = exc.response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Answer:
+    """A validated extraction and what it cost."""
+
+    extraction: Extraction
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasks: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _CallState:
+    """What the hooks saw during one call (instructor keeps no per-call record for us)."""
+
+    parse_errors: int = 0
+    last_raw: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def hooks(self) -> Hooks:
+        hooks = Hooks()
+        hooks.on("parse:error", self._on_parse_error)
+        hooks.on("completion:response", self._on_response)
+        return hooks
+
+    def _on_parse_error(self, *_: Any, **__: Any) -> None:
+        self.parse_errors += 1
+
+    def _on_response(self, response: Any, *_: Any, **__: Any) -> None:
+        self.last_raw = _content(response)
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self.prompt_tokens += usage.prompt_tokens or 0
+            self.completion_tokens += usage.completion_tokens or 0
+
+
+def _content(response: Any) -> str | None:
+    """The assistant's text or tool arguments from a chat completion."""
+    try:
+        message = response.choices[0].message
+    except (AttributeError, IndexError):
+        return None
+    if message.tool_calls:
+        return message.tool_calls[0].function.arguments
+    return message.content
+
+
+def request_body(config: Config, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+    """Everything sent besides the response model: also what the cache key hashes."""
+    body: dict[str, Any] = {
+        "model": config.model_name,
+        "messages": messages,
+        "temperature": config.temperature,
+        "max_tokens": max_tokens,
+    }
+    if pick_mode(config) == "llama":
+        schema = Extraction.model_json_schema()
+        body["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+    return body
+
+
+class LLM:
+    """Extraction requests against one endpoint, sync and async."""
+
+    def __init__(
+        self, config: Config, base_url: str, endpoint: str, api_key: str | None = None
+    ) -> None:
+        self.config = config
+        self.base_url = base_url
+        self.endpoint = endpoint  # stable identity for logs and cache keys (no port, no key)
+        self.mode = pick_mode(config)
+        key = api_key or (config.api_key.get_secret_value() if config.api_key else "sk-no-key")
+        common = {"base_url": base_url, "api_key": key, "timeout": config.request_timeout}
+        sync_client = openai.OpenAI(max_retries=0, **common)
+        async_client = openai.AsyncOpenAI(max_retries=0, **common)
+        self._create = instructor.patch(
+            create=self._sync_transport(sync_client.chat.completions.create), mode=MODES[self.mode]
+        )
+        self._acreate = instructor.patch(
+            create=self._async_transport(async_client.chat.completions.create),
+            mode=MODES[self.mode],
+        )
+
+    # -- transport retries -------------------------------------------------------------
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = wait_random_exponential(multiplier=0.5, max=30)(state)
+        after = _retry_after(exc)
+        return min(after, self.config.max_retry_time) if after is not None else backoff
+
+    def _retry_args(self) -> dict[str, Any]:
+        return {
+            "retry": retry_if_exception(_transient),
+            "wait": self._wait,
+            "stop": stop_after_attempt(self.config.max_attempts)
+            | stop_after_delay(self.config.max_retry_time),
+            "reraise": True,
+            "before_sleep": lambda s: log.warning(
+                "%s: %s; retrying (attempt %d)",
+                self.endpoint,
+                _describe(s.outcome.exception() if s.outcome else None),
+                s.attempt_number,
+            ),
+        }
+
+    def _endpoint_error(self, exc: openai.APIError) -> EndpointError:
+        body = exc.response.text if isinstance(exc, openai.APIStatusError) else None
+        return EndpointError(
+            f"endpoint {self.base_url} failed after retrying: {_describe(exc)}", raw=body
+        )
+
+    def _sync_transport(self, create: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return Retrying(**self._retry_args())(create, *args, **kwargs)
+            except openai.APIError as exc:
+                raise self._endpoint_error(exc) from exc
+
+        return call
+
+    def _async_transport(self, create: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def once(*args: Any, **kwargs: Any) -> Any:
+            # openai's decorated create hides that it is a coroutine function from tenacity.
+            return await create(*args, **kwargs)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await AsyncRetrying(**self._retry_args())(once, *args, **kwargs)
+            except openai.APIError as exc:
+                raise self._endpoint_error(exc) from exc
+
+        return call
+
+    # -- requests ----------------------------------------------------------------------
+    def extract(
+        self, messages: list[dict[str, str]], context: dict[str, Any], max_tokens: int
+    ) -> Answer:
+        state = _CallState()
+        try:
+            model = self._create(
+                response_model=Extraction,
+                max_retries=self.config.max_reasks,
+                context=context,
+                hooks=state.hooks(),
+                **request_body(self.config, messages, max_tokens),
+            )
+        except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
+            return self._recover(exc, state, context)
+        return self._answer(model, state, context)
+
+    async def aextract(
+        self, messages: list[dict[str, str]], context: dict[str, Any], max_tokens: int
+    ) -> Answer:
+        state = _CallState()
+        try:
+            model = await self._acreate(
+                response_model=Extraction,
+                max_retries=self.config.max_reasks,
+                context=context,
+                hooks=state.hooks(),
+                **request_body(self.config, messages, max_tokens),
+            )
+        except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
+            return self._recover(exc, state, context)
+        return self._answer(model, state, context)
+
+    def _answer(self, model: Extraction, state: _CallState, context: dict[str, Any]) -> Answer:
+        return Answer(
+            extraction=model,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            reasks=state.parse_errors,
+            warnings=list(context.get("warnings", [])),
+        )
+
+    def _recover(self, exc: Exception, state: _CallState, context: dict[str, Any]) -> Answer:
+        """Salvage the last paid-for answer item by item, or fail carrying it."""
+        cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
+        if isinstance(cause, EndpointError):
+            raise cause from None
+        if isinstance(exc, InstructorRetryException) and not isinstance(
+            cause, ValidationError | json.JSONDecodeError | ValueError
+        ):
+            raise ExtractionError(
+                f"request failed: {_describe(cause)}", raw=state.last_raw
+            ) from exc
+        raw = state.last_raw
+        cut = isinstance(exc, IncompleteOutputException)
+        reason = (
+            "output cut off at max_tokens"
+            if cut
+            else f"output still invalid after {self.config.max_reasks} re-asks"
+        )
+        if not raw:
+            raise ExtractionError(f"{reason}; no answer to salvage", raw=raw) from exc
+        lenient = {**context, "lenient": True, "warnings": []}
+        try:
+            data = jiter.from_json(raw.encode(), partial_mode="trailing-strings")
+            model = Extraction.model_validate(data, context=lenient)
+        except (ValueError, ValidationError) as again:
+            first = str(again).splitlines()[0]
+            raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
+        answer = self._answer(model, state, lenient)
+        answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
+        return answer
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection failed"
+    return f"{type(exc).__name__}: {exc}" if exc else "unknown error"

@@ -1,0 +1,230 @@
+"""Build the spec's `ArticleSummary` from the model's compact `Extraction`.
+
+Everything derivable is derived here, not generated: full party records from the actor
+list, ISO dates from the article's date words, evidence spans from sentence numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from summarizer import dates
+from summarizer.chunking import Sentence
+from summarizer.extraction import Actor, CAgreement, CDispute, CMeeting, EvidenceRefs, Extraction
+from summarizer.grounding import addressed_to_model, ground
+from summarizer.names import contained, fold
+from summarizer.schema import (
+    Agreement,
+    ArticleSummary,
+    Dispute,
+    Evidence,
+    Meeting,
+    Party,
+    PartyKind,
+    Side,
+    blank_to_none,
+)
+
+# Photo credits and bylines that small models take for actors ("Alexandr Kryazhev / POOL / TASS").
+_CREDIT = re.compile(r"/|©|\b(photo|photograph|credit|getty|reuters|afp|tass|pool)\b", re.I)
+_ORG_WORDS = frozenset(
+    [
+        "ministry",
+        "government",
+        "company",
+        "corporation",
+        "council",
+        "party",
+        "church",
+        "bank",
+        "agency",
+        "union",
+        "committee",
+        "office",
+        "court",
+        "parliament",
+        "assembly",
+        "army",
+        "forces",
+        "press",
+        "news",
+        "fund",
+        "group",
+    ]
+)
+
+
+@dataclass
+class Article:
+    """The text and what is known about it before the model runs."""
+
+    id: str
+    text: str
+    sentences: list[Sentence]
+    title: str | None = None
+    published: dt.date | None = None
+
+
+@dataclass
+class _Builder:
+    article: Article
+    extraction: Extraction
+    strict: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.actors: list[Actor] = [a for a in self.extraction.actors if blank_to_none(a.name)]
+
+    def _actor(self, name: str) -> Actor | None:
+        exact = [a for a in self.actors if fold(a.name) == fold(name)]
+        if exact:
+            return exact[0]
+        fuller = [a for a in self.actors if contained(name, a.name)]
+        if len(fuller) == 1:
+            return fuller[0]
+        shorter = [a for a in self.actors if contained(a.name, name)]
+        return shorter[0] if len(shorter) == 1 else None
+
+    def party(self, name: str) -> Party | None:
+        name = " ".join(name.split())
+        if not blank_to_none(name) or _CREDIT.search(name):
+            if name:
+                self.warnings.append(f"ignored {name!r}: a credit or byline, not an actor")
+            return None
+        actor = self._actor(name)
+        if actor is None:
+            return Party(name=name, kind=_guess_kind(name))
+        fullest = max((actor.name, name), key=lambda n: len(n.split()))
+        return Party(name=fullest, kind=actor.kind, role=actor.role, affiliation=actor.of)
+
+    def parties(self, names: list[str]) -> list[Party]:
+        seen: dict[str, Party] = {}
+        for name in names:
+            party = self.party(name)
+            if party is not None:
+                seen.setdefault(fold(party.name), party)
+        return list(seen.values())
+
+    def evidence(self, refs: EvidenceRefs) -> list[Evidence]:
+        sentences = self.article.sentences
+        found: list[Evidence] = []
+        for ref in refs:
+            if isinstance(ref, int):
+                if 1 <= ref <= len(sentences):
+                    s = sentences[ref - 1]
+                    found.append(Evidence(quote=s.text, start=s.start, end=s.end, grounded=True))
+            elif blank_to_none(ref):
+                found.extend(ground(self.article.text, [Evidence(quote=ref)]))
+        unique = {(e.start, e.quote): e for e in found}
+        return list(unique.values())[:3]
+
+    def date(self, words: str | None) -> str | None:
+        return dates.resolve(words, self.article.published)
+
+    def keep(self, label: str, evidence: list[Evidence]) -> bool:
+        """An item none of whose quotes is in the article is never kept silently, and one
+        resting only on text addressed to the model (a prompt injection) is never kept."""
+        reporting = [e for e in evidence if not addressed_to_model(e.quote)]
+        if not reporting:
+            self.warnings.append(f"dropped {label}: its evidence is text addressed to the model")
+            return False
+        if any(e.grounded for e in reporting):
+            return True
+        action = "dropped" if self.strict else "kept, flagged"
+        self.warnings.append(
+            f"ungrounded {label}: no evidence quote found in the article ({action})"
+        )
+        return not self.strict
+
+    def meeting(self, m: CMeeting) -> Meeting | None:
+        participants = self.parties(m.who)
+        evidence = self.evidence(m.ev)
+        label = f"meeting of {', '.join(p.name for p in participants) or '?'}"
+        if len(participants) < 2 or not evidence:
+            self.warnings.append(f"dropped {label}: fewer than two actors or no evidence left")
+            return None
+        if not self.keep(label, evidence):
+            return None
+        topics = list(dict.fromkeys(t for t in (blank_to_none(t) for t in m.topics) if t))
+        return Meeting(
+            participants=participants,
+            date=self.date(m.when),
+            location=m.where,
+            status=m.status,
+            topics=topics,
+            outcome=m.outcome,
+            evidence=evidence,
+        )
+
+    def agreement(self, a: CAgreement) -> Agreement | None:
+        parties = self.parties(a.parties)
+        evidence = self.evidence(a.ev)
+        label = f"agreement {a.name!r}"
+        if not parties or not evidence or not blank_to_none(a.name):
+            self.warnings.append(f"dropped {label}: no parties, name or evidence left")
+            return None
+        if not self.keep(label, evidence):
+            return None
+        return Agreement(
+            name=a.name,
+            parties=parties,
+            date=self.date(a.when),
+            status=a.status,
+            areas=list(dict.fromkeys(a.areas)),
+            count=a.count if a.count and a.count > 1 else None,
+            description=a.about,
+            evidence=evidence,
+        )
+
+    def dispute(self, d: CDispute) -> Dispute | None:
+        sides = [
+            Side(parties=parties, position=s.position)
+            for s in d.sides
+            if (parties := self.parties(s.who))
+        ]
+        evidence = self.evidence(d.ev)
+        label = f"dispute {d.issue!r}"
+        if len(sides) < 2 or not evidence or not blank_to_none(d.issue):
+            self.warnings.append(f"dropped {label}: fewer than two sides or no evidence left")
+            return None
+        if not self.keep(label, evidence):
+            return None
+        return Dispute(issue=d.issue, kind=d.kind, sides=sides, status=d.status, evidence=evidence)
+
+    def build(self) -> ArticleSummary:
+        x, art = self.extraction, self.article
+        title = art.title
+        if title is None and x.title and 1 <= x.title <= len(art.sentences):
+            title = art.sentences[x.title - 1].text
+        published = art.published or _day(dates.resolve(x.dateline, None))
+        if published != art.published:
+            self.article.published = published  # the dateline anchors relative dates too
+        return ArticleSummary(
+            id=art.id,
+            title=title,
+            published=published,
+            summary=x.summary,
+            meetings=[m for m in map(self.meeting, x.meetings) if m],
+            agreements=[a for a in map(self.agreement, x.agreements) if a],
+            disputes=[d for d in map(self.dispute, x.disputes) if d],
+        )
+
+
+def _day(iso: str | None) -> dt.date | None:
+    """A publication date only counts at day precision."""
+    return dt.date.fromisoformat(iso) if iso and len(iso) == 10 else None
+
+
+def _guess_kind(name: str) -> PartyKind:
+    """Kind for a name the model used without listing it as an actor."""
+    return "organization" if set(fold(name).split()) & _ORG_WORDS else "person"
+
+
+def build_summary(
+    extraction: Extraction, article: Article, *, strict: bool = False
+) -> tuple[ArticleSummary, list[str]]:
+    """The full summary plus warnings about everything dropped or flagged on the way."""
+    builder = _Builder(article, extraction, strict)
+    return builder.build(), builder.warnings
