@@ -15,11 +15,13 @@ from rich.text import Text
 
 from summarizer import writers
 from summarizer.batch import DEFAULT_CONCURRENCY, describe, estimate, run_batch
-from summarizer.config import Config, Mode, default_cache_dir, default_config_file
+from summarizer.config import Config, Mode, Strategy, default_cache_dir, default_config_file
+from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.eval.cli import eval_command
 from summarizer.inputs import DuplicateIdError, Inputs, scan_inputs
 from summarizer.pipeline import Summarizer
+from summarizer.report_cli import report_command
 from summarizer.writers import ERRORS_NAME, FORMATS, Format, plural
 
 EXIT_USAGE = 2
@@ -32,6 +34,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("eval")(eval_command)
+app.command("merge")(merge_command)
+app.command("timeline")(timeline_command)
+app.command("report")(report_command)
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line
 
@@ -123,6 +128,14 @@ def run(
         Mode | None,
         typer.Option(help="Instructor mode (env SUMMARIZER_MODE).", show_default=_default("mode")),
     ] = None,
+    strategy: Annotated[
+        Strategy | None,
+        typer.Option(
+            help="sentences: a focused question per candidate sentence (better recall on small "
+            "models); article: one request per article (env SUMMARIZER_STRATEGY).",
+            show_default=_default("strategy"),
+        ),
+    ] = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option(
@@ -197,6 +210,7 @@ def run(
             model=model,
             api_key=api_key,
             mode=mode,
+            strategy=strategy,
             cache_dir=cache_dir,
             cache="off" if no_cache else "refresh" if refresh else None,
             strict=strict or None,  # an unset flag keeps the config file's choice

@@ -14,6 +14,7 @@ from summarizer.errors import ConfigError
 
 Mode = Literal["auto", "tools", "json_schema", "json", "llama"]
 CachePolicy = Literal["use", "refresh", "off"]
+Strategy = Literal["sentences", "article"]
 
 ENV_VARS: dict[str, str] = {
     "base_url": "SUMMARIZER_BASE_URL",
@@ -21,6 +22,7 @@ ENV_VARS: dict[str, str] = {
     "api_key": "OPENAI_API_KEY",
     "mode": "SUMMARIZER_MODE",
     "cache_dir": "SUMMARIZER_CACHE_DIR",
+    "strategy": "SUMMARIZER_STRATEGY",
 }
 CONFIG_ENV = "SUMMARIZER_CONFIG"
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
@@ -44,6 +46,10 @@ class Config(BaseModel):
     model: str | None = Field(None, description="model name, or embedded model name / GGUF path")
     api_key: SecretStr | None = None
     mode: Mode = "auto"
+    strategy: Strategy = Field(
+        "sentences",
+        description="sentences: ask about each candidate sentence; article: one call per article",
+    )
     cache_dir: Path = Field(default_factory=default_cache_dir)
     cache: CachePolicy = "use"
     max_reasks: int = Field(2, ge=0, le=5)

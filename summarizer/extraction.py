@@ -9,9 +9,17 @@ in lenient mode (re-asks exhausted) the offending item is dropped with a warning
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from summarizer.chunking import Sentence
 from summarizer.names import fold, name_words
@@ -26,7 +34,13 @@ from summarizer.schema import (
     blank_to_none,
 )
 
-EvidenceRefs = list[int | str]
+# Bounds become maxItems in the JSON schema, so a grammar stops a model that starts looping.
+EvidenceRefs = Annotated[
+    list[int | str],
+    BeforeValidator(lambda v: v[:3] if isinstance(v, list) else v),  # a 4th citation is no error
+    Field(max_length=3),
+]
+Names = Annotated[list[str], Field(max_length=12)]
 
 
 class _Compact(BaseModel):
@@ -42,37 +56,37 @@ class Actor(_Compact):
 
 
 class CMeeting(_Compact):
-    who: list[str]
+    ev: EvidenceRefs  # first: the model anchors each item on its sentences, then fills it in
+    who: Names
     when: OptText
     where: OptText
     status: MeetingStatus
-    topics: list[str]
+    topics: Annotated[list[str], Field(max_length=6)]
     outcome: OptText
-    ev: EvidenceRefs
 
 
 class CAgreement(_Compact):
+    ev: EvidenceRefs
     name: str
-    parties: list[str]
+    parties: Names
     when: OptText
     status: AgreementStatus
-    areas: list[Area]
+    areas: Annotated[list[Area], Field(max_length=6)]
     count: int | None
     about: OptText
-    ev: EvidenceRefs
 
 
 class CSide(_Compact):
-    who: list[str]
+    who: Names
     position: OptText
 
 
 class CDispute(_Compact):
+    ev: EvidenceRefs
     issue: str
     kind: DisputeKind
-    sides: list[CSide]
+    sides: Annotated[list[CSide], Field(max_length=4)]
     status: DisputeStatus
-    ev: EvidenceRefs
 
 
 ITEM_MODELS: dict[str, type[_Compact]] = {
@@ -92,16 +106,8 @@ def item_actors(item: _Compact) -> list[str]:
     return [name for side in item.sides for name in side.who]
 
 
-class Extraction(_Compact):
-    """What the model writes for one article."""
-
-    title: int | None
-    dateline: OptText
-    summary: str
-    actors: list[Actor]
-    meetings: list[CMeeting]
-    agreements: list[CAgreement]
-    disputes: list[CDispute]
+class _Items(_Compact):
+    """Any answer that carries items: the checks apply to whichever item lists it has."""
 
     @model_validator(mode="before")
     @classmethod
@@ -110,8 +116,12 @@ class Extraction(_Compact):
         ctx = info.context or {}
         if not ctx.get("lenient") or not isinstance(data, dict):
             return data
-        data = {"title": None, "dateline": None, "summary": "", "actors": [], **data}
+        lists = {"actors", *ITEM_MODELS}
+        defaults = {k: [] if k in lists else None for k in cls.model_fields} | {"summary": ""}
+        data = defaults | {k: v for k, v in data.items() if v is not None}
         for key, model in ITEM_MODELS.items():
+            if key not in cls.model_fields:
+                continue
             kept = []
             for i, item in enumerate(data.get(key) or []):
                 try:
@@ -125,19 +135,14 @@ class Extraction(_Compact):
             data[key] = kept
         return data
 
-    @field_validator("summary")
-    @classmethod
-    def _summary_present(cls, value: str) -> str:
-        if blank_to_none(value) is None:
-            raise ValueError("summary must be one to three sentences, not empty")
-        return value
-
     @model_validator(mode="after")
-    def _check_items(self, info: ValidationInfo) -> Extraction:
+    def _check_items(self, info: ValidationInfo) -> _Items:
         ctx = info.context or {}
         sentences: list[Sentence] = ctx.get("sentences", [])
         problems: list[str] = []
         for key in ITEM_MODELS:
+            if key not in type(self).model_fields:
+                continue
             kept = []
             for i, item in enumerate(getattr(self, key)):
                 item_problems = self._item_problems(item, sentences, soft=not ctx.get("lenient"))
@@ -201,7 +206,7 @@ class Extraction(_Compact):
         for "Russia"."""
         window = {i for n in numbers for i in (n - 2, n - 1) if i >= 0}
         cited = _stems(" ".join(sentences[i].text for i in sorted(window)))
-        by_name = {fold(a.name): a for a in self.actors}
+        by_name = {fold(a.name): a for a in getattr(self, "actors", [])}
         words: set[str] = set()
         for name in names:
             words |= name_words(name)
@@ -217,6 +222,83 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in fold(text).split() if len(w) > 2}
 
 
+def _summary_present(value: str, info: ValidationInfo) -> str:
+    if blank_to_none(value) is None and not (info.context or {}).get("lenient"):
+        raise ValueError("summary must be one to three sentences, not empty")
+    return value
+
+
+Summary = Annotated[str, AfterValidator(_summary_present)]
+Actors = Annotated[list[Actor], Field(max_length=40)]
+
+
+class Extraction(_Items):
+    """Everything about one article in one answer (the `article` strategy)."""
+
+    title: int | None
+    dateline: OptText
+    summary: Summary
+    actors: Actors
+    meetings: Annotated[list[CMeeting], Field(max_length=30)]
+    agreements: Annotated[list[CAgreement], Field(max_length=20)]
+    disputes: Annotated[list[CDispute], Field(max_length=15)]
+
+
+class Overview(_Compact):
+    """Title, dateline and summary (the `sentences` strategy asks for these once)."""
+
+    title: int | None
+    dateline: OptText
+    summary: Summary
+
+
+class SentenceReport(_Compact):
+    """What one sentence reports: a cheap question before asking for details."""
+
+    reports: Literal["meeting", "agreement", "dispute", "several", "nothing"]
+
+
+# The grammar must produce an item once the model said the sentence reports one, but an
+# answer whose items were all dropped (lenient salvage) is still a valid, empty answer.
+AT_LEAST_ONE = {"minItems": 1}
+
+
+class FoundMeetings(_Items):
+    actors: Actors
+    meetings: Annotated[list[CMeeting], Field(max_length=6, json_schema_extra=AT_LEAST_ONE)]
+
+
+class FoundAgreements(_Items):
+    actors: Actors
+    agreements: Annotated[list[CAgreement], Field(max_length=4, json_schema_extra=AT_LEAST_ONE)]
+
+
+class FoundDisputes(_Items):
+    actors: Actors
+    disputes: Annotated[list[CDispute], Field(max_length=3, json_schema_extra=AT_LEAST_ONE)]
+
+
+class FoundItems(_Items):
+    actors: Actors
+    meetings: Annotated[list[CMeeting], Field(max_length=6)]
+    agreements: Annotated[list[CAgreement], Field(max_length=4)]
+    disputes: Annotated[list[CDispute], Field(max_length=3)]
+
+
+KIND_WORDS = {
+    "meeting": "meetings",
+    "agreement": "agreements",
+    "dispute": "disputes",
+    "several": "meetings, agreements and disputes",
+}
+FOUND: dict[str, type[_Items]] = {
+    "meeting": FoundMeetings,
+    "agreement": FoundAgreements,
+    "dispute": FoundDisputes,
+    "several": FoundItems,
+}
+
+
 def extraction_context(sentences: list[Sentence], *, lenient: bool = False) -> dict[str, Any]:
-    """The validation context instructor passes to `Extraction` validators."""
+    """The validation context instructor passes to the validators here."""
     return {"sentences": sentences, "lenient": lenient, "warnings": []}

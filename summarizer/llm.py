@@ -23,7 +23,7 @@ import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from instructor.v2.core.hooks import Hooks
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -36,7 +36,6 @@ from tenacity import (
 
 from summarizer.config import Config
 from summarizer.errors import EndpointError, ExtractionError
-from summarizer.extraction import Extraction
 
 log = logging.getLogger(__name__)
 # instructor logs every failed attempt at ERROR; retries are ours to report.
@@ -80,9 +79,9 @@ def _retry_after(exc: BaseException | None) -> float | None:
 
 @dataclass
 class Answer:
-    """A validated extraction and what it cost."""
+    """A validated answer and what it cost."""
 
-    extraction: Extraction
+    value: Any
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasks: int = 0
@@ -126,8 +125,10 @@ def _content(response: Any) -> str | None:
     return message.content
 
 
-def request_body(config: Config, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
-    """Everything sent besides the response model: also what the cache key hashes."""
+def request_body(
+    config: Config, messages: list[dict[str, str]], max_tokens: int, model: type[BaseModel]
+) -> dict[str, Any]:
+    """What is sent besides instructor's own additions: also what the cache key hashes."""
     body: dict[str, Any] = {
         "model": config.model_name,
         "messages": messages,
@@ -135,7 +136,7 @@ def request_body(config: Config, messages: list[dict[str, str]], max_tokens: int
         "max_tokens": max_tokens,
     }
     if pick_mode(config) == "llama":
-        schema = Extraction.model_json_schema()
+        schema = model.model_json_schema()
         body["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
     return body
 
@@ -214,47 +215,57 @@ class LLM:
 
     # -- requests ----------------------------------------------------------------------
     def extract(
-        self, messages: list[dict[str, str]], context: dict[str, Any], max_tokens: int
+        self,
+        messages: list[dict[str, str]],
+        model: type[BaseModel],
+        context: dict[str, Any],
+        max_tokens: int,
     ) -> Answer:
         state = _CallState()
         try:
-            model = self._create(
-                response_model=Extraction,
+            value = self._create(
+                response_model=model,
                 max_retries=self.config.max_reasks,
                 context=context,
                 hooks=state.hooks(),
-                **request_body(self.config, messages, max_tokens),
+                **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return self._recover(exc, state, context)
-        return self._answer(model, state, context)
+            return self._recover(exc, model, state, context)
+        return self._answer(value, state, context)
 
     async def aextract(
-        self, messages: list[dict[str, str]], context: dict[str, Any], max_tokens: int
+        self,
+        messages: list[dict[str, str]],
+        model: type[BaseModel],
+        context: dict[str, Any],
+        max_tokens: int,
     ) -> Answer:
         state = _CallState()
         try:
-            model = await self._acreate(
-                response_model=Extraction,
+            value = await self._acreate(
+                response_model=model,
                 max_retries=self.config.max_reasks,
                 context=context,
                 hooks=state.hooks(),
-                **request_body(self.config, messages, max_tokens),
+                **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return self._recover(exc, state, context)
-        return self._answer(model, state, context)
+            return self._recover(exc, model, state, context)
+        return self._answer(value, state, context)
 
-    def _answer(self, model: Extraction, state: _CallState, context: dict[str, Any]) -> Answer:
+    def _answer(self, value: BaseModel, state: _CallState, context: dict[str, Any]) -> Answer:
         return Answer(
-            extraction=model,
+            value=value,
             prompt_tokens=state.prompt_tokens,
             completion_tokens=state.completion_tokens,
             reasks=state.parse_errors,
             warnings=list(context.get("warnings", [])),
         )
 
-    def _recover(self, exc: Exception, state: _CallState, context: dict[str, Any]) -> Answer:
+    def _recover(
+        self, exc: Exception, model: type[BaseModel], state: _CallState, context: dict[str, Any]
+    ) -> Answer:
         """Salvage the last paid-for answer item by item, or fail carrying it."""
         cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
         if isinstance(cause, EndpointError):
@@ -277,11 +288,11 @@ class LLM:
         lenient = {**context, "lenient": True, "warnings": []}
         try:
             data = jiter.from_json(raw.encode(), partial_mode="trailing-strings")
-            model = Extraction.model_validate(data, context=lenient)
+            value = model.model_validate(data, context=lenient)
         except (ValueError, ValidationError) as again:
             first = str(again).splitlines()[0]
             raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
-        answer = self._answer(model, state, lenient)
+        answer = self._answer(value, state, lenient)
         answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
         return answer
 

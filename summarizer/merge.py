@@ -17,15 +17,42 @@ from summarizer.schema import Agreement, ArticleSummary, Dispute, Evidence, Meet
 T = TypeVar("T", Meeting, Agreement, Dispute)
 
 
+def same_name(a: str, b: str) -> bool:
+    return contained(a, b) or contained(b, a)
+
+
 def same_party(a: Party, b: Party) -> bool:
-    return contained(a.name, b.name) or contained(b.name, a.name)
+    return same_name(a.name, b.name)
+
+
+def stands_for(a: Party, b: Party) -> bool:
+    """Same party, or a person against the country or body they act for ("Nicolás Maduro
+    (Venezuela)" and "Venezuela"): outlets and models name either."""
+    if same_party(a, b):
+        return True
+    return any(
+        p.kind == "person"
+        and p.affiliation is not None
+        and q.kind != "person"
+        and same_name(p.affiliation, q.name)
+        for p, q in ((a, b), (b, a))
+    )
+
+
+def _covered(a: Sequence[Party], b: Sequence[Party]) -> bool:
+    """Every party of `a` has a counterpart in `b`, a person standing for their country."""
+    return all(any(stands_for(x, y) for y in b) for x in a)
 
 
 def same_parties(a: Sequence[Party], b: Sequence[Party]) -> bool:
     """Every party of one list has a counterpart in the other, and vice versa."""
-    return all(any(same_party(x, y) for y in b) for x in a) and all(
-        any(same_party(y, x) for x in a) for y in b
-    )
+    return _covered(a, b) and _covered(b, a)
+
+
+def nested_parties(a: Sequence[Party], b: Sequence[Party]) -> bool:
+    """One list's parties are all in the other (a meeting told once with its aides, once
+    without), and at least two of them."""
+    return min(len(a), len(b)) >= 2 and (_covered(a, b) or _covered(b, a))
 
 
 def dates_agree(a: str | None, b: str | None) -> bool:
@@ -50,11 +77,12 @@ def _longer(a: str | None, b: str | None) -> str | None:
 
 
 def _union_parties(a: list[Party], b: list[Party]) -> list[Party]:
+    """Both lists' parties once each; a person beats their country, a longer name a shorter."""
     out = list(a)
     for p in b:
         for i, q in enumerate(out):
-            if same_party(p, q):
-                out[i] = p if len(p.name) > len(q.name) else q
+            if stands_for(p, q):
+                out[i] = max(p, q, key=lambda x: (x.kind == "person", len(x.name)))
                 break
         else:
             out.append(p)
@@ -62,11 +90,12 @@ def _union_parties(a: list[Party], b: list[Party]) -> list[Party]:
 
 
 def _same_meeting(a: Meeting, b: Meeting) -> bool:
+    # Places are not compared: one article calls the same venue "the Kremlin", "Moscow" and
+    # "Red Square"; two meetings of the same people in one article differ by date.
     return (
-        same_parties(a.participants, b.participants)
+        nested_parties(a.participants, b.participants)
         and a.status == b.status
         and dates_agree(a.date, b.date)
-        and places_agree(a.location, b.location)
     )
 
 

@@ -80,6 +80,14 @@ TITLES = frozenset(
         "honourable",
         "honorable",
         "comrade",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "envoy",
+        "counterpart",
+        "chief",
+        "director",
+        "ceo",
     ]
 )
 

@@ -10,25 +10,37 @@ import atexit
 import datetime as dt
 import hashlib
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
 
 from summarizer import dates
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.chunking import Sentence, estimate_tokens, split_sentences
+from summarizer.chunking import estimate_tokens, split_sentences
 from summarizer.config import Config
-from summarizer.errors import InputError
-from summarizer.extraction import Extraction, extraction_context
+from summarizer.errors import ExtractionError, InputError
+from summarizer.extraction import (
+    FOUND,
+    KIND_WORDS,
+    Extraction,
+    FoundItems,
+    Overview,
+    SentenceReport,
+    extraction_context,
+)
 from summarizer.llm import LLM, Answer, pick_mode, request_body
 from summarizer.merge import merge_duplicates
-from summarizer.prompts import build_messages, prompt_version
+from summarizer.prompts import build_messages, cue_sentences, prompt_version
 from summarizer.resolve import Article, build_summary
 from summarizer.schema import Result, RunInfo
 
-# Output budget: a fixed part for the summary and actors plus a share per sentence, since
-# longer articles report more items. Generation dominates the cost on a CPU.
+# Output budgets: generation dominates the cost on a CPU, and a cap stops a looping model.
 _BASE_OUTPUT_TOKENS = 400
 _OUTPUT_TOKENS_PER_SENTENCE = 24
 _MAX_OUTPUT_TOKENS = 4096
+_TASK_TOKENS = {"overview": 200, "classify": 16, "items": 700}
 
 
 def _check_text(text: str, max_chars: int) -> None:
@@ -55,15 +67,115 @@ def _published(value: dt.date | str | None, text: str) -> dt.date | None:
 
 
 @dataclass
-class _Job:
-    article: Article
-    messages: list[dict[str, str]]
+class Ask:
+    """One request of a plan: a task prompt, the model to fill, an output budget."""
+
+    task: str
+    model: type[BaseModel]
     max_tokens: int
-    key: str
+    example: bool = False
+    required: bool = False  # without its answer the article fails (with the raw answer kept)
+    vars: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _Tally:
+    """What the requests for one article cost, summed."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasks: int = 0
+    requests: int = 0
+    hits: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, answer: Answer, hit: bool) -> None:
+        self.prompt_tokens += answer.prompt_tokens
+        self.completion_tokens += answer.completion_tokens
+        self.reasks += answer.reasks
+        self.requests += 1
+        self.hits += hit
+        self.warnings.extend(answer.warnings)
+
+    def failed(self, pending: _Pending, exc: ExtractionError) -> None:
+        """One failed optional question costs its answer, not the article."""
+        if pending.ask.required:
+            raise exc
+        self.warnings.append(f"{pending.ask.task} request failed: {exc.reason}")
+
+
+@dataclass
+class _Pending:
+    """A request the cache could not answer."""
+
+    messages: list[dict[str, str]]
+    ask: Ask
+    context: dict[str, Any]
 
     @property
-    def sentences(self) -> list[Sentence]:
-        return self.article.sentences
+    def args(self) -> tuple[Any, ...]:
+        return self.messages, self.ask.model, self.context, self.ask.max_tokens
+
+
+Plan = Generator[Ask, BaseModel | None, Extraction]
+Steps = Generator[_Pending, Answer | None, Extraction]
+
+
+def _article_plan(article: Article) -> Plan:
+    """Everything in one request: cheapest in calls, weakest in recall on small models."""
+    budget = min(
+        _MAX_OUTPUT_TOKENS,
+        _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(article.sentences),
+    )
+    answer = yield Ask("article", Extraction, budget, example=True, required=True)
+    assert isinstance(answer, Extraction)
+    return answer
+
+
+def _sentences_plan(article: Article) -> Plan:
+    """An overview, then for each candidate sentence: what does it report, then the details.
+
+    Small models miss most items when asked for everything at once but answer a focused
+    question well; the shared article prefix keeps each follow-up question cheap.
+    """
+    overview = yield Ask("overview", Overview, _TASK_TOKENS["overview"])
+    found: list[FoundItems | BaseModel] = []
+    for s in cue_sentences(article.sentences):
+        about = {"n": s.n, "sentence": s.text}
+        report = yield Ask("classify", SentenceReport, _TASK_TOKENS["classify"], vars=about)
+        if not isinstance(report, SentenceReport) or report.reports == "nothing":
+            continue
+        kinds = KIND_WORDS[report.reports]
+        items = yield Ask(
+            "items", FOUND[report.reports], _TASK_TOKENS["items"], vars={**about, "kinds": kinds}
+        )
+        if items is not None:
+            found.append(_anchored(items, s.n))
+    if not isinstance(overview, Overview):
+        overview = Overview(title=None, dateline=None, summary="")
+    return Extraction.model_construct(
+        title=overview.title,
+        dateline=overview.dateline,
+        summary=overview.summary,
+        actors=[a for f in found for a in getattr(f, "actors", [])],
+        meetings=[m for f in found for m in getattr(f, "meetings", [])],
+        agreements=[a for f in found for a in getattr(f, "agreements", [])],
+        disputes=[d for f in found for d in getattr(f, "disputes", [])],
+    )
+
+
+def _anchored(found: BaseModel, n: int) -> BaseModel:
+    """Every item found for sentence n cites sentence n first."""
+    for key in ("meetings", "agreements", "disputes"):
+        for item in getattr(found, key, []):
+            item.ev = [n, *[e for e in item.ev if e != n]][:3]
+    return found
+
+
+PLANS: dict[str, Callable[[Article], Plan]] = {
+    "article": _article_plan,
+    "sentences": _sentences_plan,
+}
 
 
 class Summarizer:
@@ -108,24 +220,30 @@ class Summarizer:
                 self._llm = LLM(self.config, str(self.config.base_url), self.endpoint)
         return self._llm
 
-    def _prepare(
+    def _article(
         self, text: str, id: str | None, title: str | None, published: dt.date | str | None
-    ) -> _Job:
+    ) -> Article:
         _check_text(text, self.config.max_chars)
-        sentences = split_sentences(text)
-        article = Article(
+        return Article(
             id=id or "article-" + hashlib.sha256(text.encode()).hexdigest()[:12],
             text=text,
-            sentences=sentences,
+            sentences=split_sentences(text),
             title=title,
             published=_published(published, text),
         )
-        messages = build_messages(sentences, title=title, published=article.published)
-        max_tokens = self.config.max_output_tokens or min(
-            _MAX_OUTPUT_TOKENS, _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(sentences)
+
+    def _request(self, article: Article, ask: Ask) -> tuple[list[dict[str, str]], str]:
+        """The messages for one ask and the cache key of the whole request."""
+        messages = build_messages(
+            article.sentences,
+            ask.task,
+            title=article.title,
+            published=article.published,
+            example=ask.example,
+            **ask.vars,
         )
         if self.config.embedded:
-            needed = sum(estimate_tokens(m["content"]) for m in messages) + max_tokens
+            needed = sum(estimate_tokens(m["content"]) for m in messages) + ask.max_tokens
             if needed > self.config.n_ctx:
                 raise InputError(
                     f"article needs about {needed:,} tokens with its answer; the embedded "
@@ -135,33 +253,35 @@ class Summarizer:
             endpoint=self.endpoint,
             prompt_version=prompt_version(),
             mode=pick_mode(self.config),
-            request=request_body(self.config, messages, max_tokens),
+            request=request_body(self.config, messages, ask.max_tokens, ask.model),
         )
-        return _Job(article, messages, max_tokens, key)
+        return messages, key
 
     def estimate_prompt_tokens(self, text: str) -> int:
-        """Prompt tokens an article will cost, without calling the model (for --dry-run)."""
-        job = self._prepare(text, None, None, None)
-        return sum(estimate_tokens(m["content"]) for m in job.messages)
+        """Prompt tokens of an article's first request, without calling the model (--dry-run)."""
+        article = self._article(text, None, None, None)
+        first = next(PLANS[self.config.strategy](article))
+        messages, _ = self._request(article, first)
+        return sum(estimate_tokens(m["content"]) for m in messages)
 
-    def _cached(self, job: _Job) -> Answer | None:
-        value = self.cache.get(job.key)
+    def _cached(self, key: str, article: Article, ask: Ask) -> Answer | None:
+        value = self.cache.get(key)
         if value is None:
             return None
-        context = extraction_context(job.sentences, lenient=True)
+        context = extraction_context(article.sentences, lenient=True)
         return Answer(
-            extraction=Extraction.model_validate(value["extraction"], context=context),
+            value=ask.model.model_validate(value["value"], context=context),
             prompt_tokens=value["prompt_tokens"],
             completion_tokens=value["completion_tokens"],
             reasks=value["reasks"],
             warnings=value["warnings"],
         )
 
-    def _store(self, job: _Job, answer: Answer) -> None:
+    def _store(self, key: str, answer: Answer) -> None:
         self.cache.set(
-            job.key,
+            key,
             {
-                "extraction": answer.extraction.model_dump(mode="json"),
+                "value": answer.value.model_dump(mode="json"),
                 "prompt_tokens": answer.prompt_tokens,
                 "completion_tokens": answer.completion_tokens,
                 "reasks": answer.reasks,
@@ -169,22 +289,48 @@ class Summarizer:
             },
         )
 
-    def _finish(self, job: _Job, answer: Answer, cache_hit: bool, started: float) -> Result:
-        summary, warnings = build_summary(answer.extraction, job.article, strict=self.config.strict)
+    def _finish(
+        self, article: Article, extraction: Extraction, tally: _Tally, started: float
+    ) -> Result:
+        summary, warnings = build_summary(extraction, article, strict=self.config.strict)
         return Result(
             summary=merge_duplicates(summary),
             run=RunInfo(
                 model=self.config.model_name,
                 endpoint=self.endpoint,
                 prompt_version=prompt_version(),
-                prompt_tokens=answer.prompt_tokens,
-                completion_tokens=answer.completion_tokens,
+                prompt_tokens=tally.prompt_tokens,
+                completion_tokens=tally.completion_tokens,
                 latency_s=round(time.perf_counter() - started, 4),
-                cache_hit=cache_hit,
-                reasks=answer.reasks,
-                warnings=[*self.cache.warnings, *answer.warnings, *warnings],
+                cache_hit=tally.requests > 0 and tally.hits == tally.requests,
+                reasks=tally.reasks,
+                requests=tally.requests,
+                warnings=[*self.cache.warnings, *tally.warnings, *warnings],
             ),
         )
+
+    def _steps(
+        self, article: Article, tally: _Tally
+    ) -> Generator[_Pending, Answer | None, Extraction]:
+        """Run the plan, answering from the cache where possible; yield what must be asked."""
+        plan = PLANS[self.config.strategy](article)
+        reply: BaseModel | None = None
+        while True:
+            try:
+                ask = plan.send(reply)
+            except StopIteration as done:
+                return done.value
+            messages, key = self._request(article, ask)
+            answer = self._cached(key, article, ask)
+            hit = answer is not None
+            if answer is None:
+                answer = yield _Pending(messages, ask, extraction_context(article.sentences))
+                if answer is not None:
+                    self._store(key, answer)
+            reply = None
+            if answer is not None:
+                tally.add(answer, hit)
+                reply = answer.value
 
     def summarize(
         self,
@@ -194,14 +340,19 @@ class Summarizer:
         title: str | None = None,
         published: dt.date | str | None = None,
     ) -> Result:
-        started = time.perf_counter()
-        job = self._prepare(text, id, title, published)
-        answer = self._cached(job)
-        if answer is not None:
-            return self._finish(job, answer, True, started)
-        answer = self.llm.extract(job.messages, extraction_context(job.sentences), job.max_tokens)
-        self._store(job, answer)
-        return self._finish(job, answer, False, started)
+        started, tally = time.perf_counter(), _Tally()
+        article = self._article(text, id, title, published)
+        steps = self._steps(article, tally)
+        try:
+            pending = next(steps)
+            while True:
+                try:
+                    answer = self.llm.extract(*pending.args)
+                except ExtractionError as exc:
+                    answer = tally.failed(pending, exc)
+                pending = steps.send(answer)
+        except StopIteration as done:
+            return self._finish(article, done.value, tally, started)
 
     async def asummarize(
         self,
@@ -211,16 +362,19 @@ class Summarizer:
         title: str | None = None,
         published: dt.date | str | None = None,
     ) -> Result:
-        started = time.perf_counter()
-        job = self._prepare(text, id, title, published)
-        answer = self._cached(job)
-        if answer is not None:
-            return self._finish(job, answer, True, started)
-        answer = await self.llm.aextract(
-            job.messages, extraction_context(job.sentences), job.max_tokens
-        )
-        self._store(job, answer)
-        return self._finish(job, answer, False, started)
+        started, tally = time.perf_counter(), _Tally()
+        article = self._article(text, id, title, published)
+        steps = self._steps(article, tally)
+        try:
+            pending = next(steps)
+            while True:
+                try:
+                    answer = await self.llm.aextract(*pending.args)
+                except ExtractionError as exc:
+                    answer = tally.failed(pending, exc)
+                pending = steps.send(answer)
+        except StopIteration as done:
+            return self._finish(article, done.value, tally, started)
 
 
 _DEFAULTS: dict[str, Summarizer] = {}

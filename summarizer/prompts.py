@@ -19,11 +19,10 @@ from pathlib import Path
 from string import Template
 
 from summarizer.chunking import Sentence
-from summarizer.extraction import Extraction
+from summarizer.extraction import FOUND, Extraction, Overview, SentenceReport
 from summarizer.schema import ArticleSummary
 
 PROMPTS_ENV = "SUMMARIZER_PROMPTS_DIR"
-FILES = ("system.txt", "article.txt")
 # Our delimiter and chat-template tokens inside an article are defused so they stay data.
 _CONTROL = re.compile(r"</?article>|<\|[^|<>]{1,40}\|>|<</?SYS>>|\[/?INST\]", re.IGNORECASE)
 
@@ -36,28 +35,34 @@ def prompts_dir() -> Path:
 
 
 @cache
-def _read(directory: Path, stamp: tuple[float, ...]) -> dict[str, str]:
-    return {name: (directory / name).read_text(encoding="utf-8") for name in FILES}
+def _read(directory: Path, stamp: tuple[tuple[str, int], ...]) -> dict[str, str]:
+    return {name: (directory / name).read_text(encoding="utf-8") for name, _ in stamp}
 
 
 def load_prompts(directory: Path | None = None) -> dict[str, str]:
-    """The prompt files, re-read whenever one of them changes on disk."""
+    """Every prompt file (`*.txt`), re-read whenever one of them changes on disk."""
     directory = directory or prompts_dir()
-    stamp = tuple((directory / name).stat().st_mtime_ns for name in FILES)
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.txt")))
+    if not stamp:
+        raise FileNotFoundError(f"no prompt files (*.txt) in {directory}")
     return _read(directory, stamp)
 
 
 def schema_json() -> str:
     """Both schemas, canonically serialised: a schema change is a prompt change."""
     return json.dumps(
-        [Extraction.model_json_schema(), ArticleSummary.model_json_schema()], sort_keys=True
+        [
+            m.model_json_schema()
+            for m in (Extraction, Overview, SentenceReport, *FOUND.values(), ArticleSummary)
+        ],
+        sort_keys=True,
     )
 
 
 def prompt_version(directory: Path | None = None) -> str:
     """A short content hash of the prompt files and the schemas."""
     h = hashlib.sha256()
-    for name, text in sorted(load_prompts(directory).items()):
+    for name, text in sorted(load_prompts(directory).items()):  # every file, any name
         h.update(name.encode() + b"\0" + text.encode() + b"\0")
     h.update(schema_json().encode())
     return h.hexdigest()[:16]
@@ -73,21 +78,42 @@ def number_sentences(sentences: list[Sentence]) -> str:
 
 def build_messages(
     sentences: list[Sentence],
+    task: str,
     *,
     title: str | None = None,
     published: dt.date | None = None,
+    example: bool = False,
     directory: Path | None = None,
+    **task_vars: object,
 ) -> list[dict[str, str]]:
-    """System instructions first, then the delimited article with whatever context is known."""
+    """Instructions first, then the delimited article, then the task.
+
+    Every request about one article shares the system message and the article, so a local
+    model reuses their KV cache: across articles for the instructions, across the questions
+    about one article for the article too.
+    """
     prompts = load_prompts(directory)
+    system = prompts["system.txt"].strip()
+    if example:
+        system += "\n\n" + prompts["example.txt"].strip()
     context = "".join(
         f"{label}: {value}\n"
         for label, value in (("Title", title), ("Published", published))
         if value
     )
     body = _CONTROL.sub(_defuse, number_sentences(sentences))
-    user = Template(prompts["article.txt"]).substitute(context=context, sentences=body)
+    article = Template(prompts["article.txt"]).substitute(context=context, sentences=body)
+    vars_ = {k: _CONTROL.sub(_defuse, str(v)) for k, v in task_vars.items()}
+    instruction = Template(prompts[f"task_{task}.txt"]).substitute(vars_)
     return [
-        {"role": "system", "content": prompts["system.txt"].strip()},
-        {"role": "user", "content": user.strip()},
+        {"role": "system", "content": system},
+        {"role": "user", "content": article.strip() + "\n\n" + instruction.strip()},
     ]
+
+
+def cue_sentences(sentences: list[Sentence], directory: Path | None = None) -> list[Sentence]:
+    """Sentences with a word that may signal a meeting, agreement or dispute (`cues.txt`)."""
+    lines = load_prompts(directory)["cues.txt"].splitlines()
+    words = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    cue = re.compile(r"\b(?:" + "|".join(f"(?:{w})" for w in words) + ")", re.IGNORECASE)
+    return [s for s in sentences if cue.search(s.text)]

@@ -14,7 +14,8 @@ from summarizer import dates
 from summarizer.chunking import Sentence
 from summarizer.extraction import Actor, CAgreement, CDispute, CMeeting, EvidenceRefs, Extraction
 from summarizer.grounding import addressed_to_model, ground
-from summarizer.names import contained, fold
+from summarizer.merge import stands_for
+from summarizer.names import TITLES, contained, fold
 from summarizer.schema import (
     Agreement,
     ArticleSummary,
@@ -88,16 +89,20 @@ class _Builder:
         return shorter[0] if len(shorter) == 1 else None
 
     def party(self, name: str) -> Party | None:
-        name = " ".join(name.split())
+        name, title = _split_title(" ".join(name.split()))
         if not blank_to_none(name) or _CREDIT.search(name):
             if name:
                 self.warnings.append(f"ignored {name!r}: a credit or byline, not an actor")
             return None
         actor = self._actor(name)
         if actor is None:
-            return Party(name=name, kind=_guess_kind(name))
-        fullest = max((actor.name, name), key=lambda n: len(n.split()))
-        return Party(name=fullest, kind=actor.kind, role=actor.role, affiliation=actor.of)
+            return Party(name=name, kind=_guess_kind(name), role=title)
+        actor_name, actor_title = _split_title(actor.name)
+        fullest = max((actor_name, name), key=lambda n: len(n.split()))
+        role = actor.role or actor_title or title
+        # A country acts for nobody; models fill `of` with its leader ("Venezuela (Maduro)").
+        affiliation = None if actor.kind == "country" else actor.of
+        return Party(name=fullest, kind=actor.kind, role=role, affiliation=affiliation)
 
     def parties(self, names: list[str]) -> list[Party]:
         seen: dict[str, Party] = {}
@@ -117,8 +122,13 @@ class _Builder:
                     found.append(Evidence(quote=s.text, start=s.start, end=s.end, grounded=True))
             elif blank_to_none(ref):
                 found.extend(ground(self.article.text, [Evidence(quote=ref)]))
-        unique = {(e.start, e.quote): e for e in found}
-        return list(unique.values())[:3]
+        unique = list({(e.start, e.quote): e for e in found}.values())
+        grounded = [e for e in unique if e.grounded]
+        if grounded and len(grounded) < len(unique):
+            lost = [e.quote[:60] for e in unique if not e.grounded]
+            self.warnings.append(f"dropped quotes not found in the article: {lost}")
+            unique = grounded
+        return unique[:3]
 
     def date(self, words: str | None) -> str | None:
         return dates.resolve(words, self.article.published)
@@ -139,7 +149,13 @@ class _Builder:
         return not self.strict
 
     def meeting(self, m: CMeeting) -> Meeting | None:
-        participants = self.parties(m.who)
+        # "Maduro met Venezuela" is no meeting: a country stands beside its own leader only
+        # as his affiliation, so it is not a second participant.
+        named = self.parties(m.who)
+        people = [p for p in named if p.kind == "person"]
+        participants = [
+            p for p in named if p.kind == "person" or not any(stands_for(q, p) for q in people)
+        ]
         evidence = self.evidence(m.ev)
         label = f"meeting of {', '.join(p.name for p in participants) or '?'}"
         if len(participants) < 2 or not evidence:
@@ -215,6 +231,23 @@ class _Builder:
 def _day(iso: str | None) -> dt.date | None:
     """A publication date only counts at day precision."""
     return dt.date.fromisoformat(iso) if iso and len(iso) == 10 else None
+
+
+def _split_title(name: str) -> tuple[str, str | None]:
+    """Split "Venezuelan President Nicolás Maduro" into the name and the title before it.
+
+    Small models often write the title into the name. Leading words are a title when they
+    are office words (names.TITLES) or a word just before one ("Venezuelan President"), and
+    only if what remains is a capitalised name ("the Chinese ambassador" stays whole).
+    """
+    words = name.split()
+    cut = 0
+    while cut < len(words) - 1 and (fold(words[cut]) in TITLES or fold(words[cut + 1]) in TITLES):
+        cut += 1
+    rest = words[cut:]
+    if cut == 0 or any(fold(w) in TITLES or not w[:1].isupper() for w in rest):
+        return name, None
+    return " ".join(rest), " ".join(words[:cut])
 
 
 def _guess_kind(name: str) -> PartyKind:

@@ -212,6 +212,7 @@ class RunInfo(_Model):
     latency_s: float = 0.0
     cache_hit: bool = False
     reasks: int = 0
+    requests: int = 0
     chunks: int = 1
     warnings: list[str] = Field(default_factory=list)
     created: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))

@@ -96,6 +96,7 @@ def stub_config(stub: StubServer, tmp_path: Path) -> Config:
         model="stub-model",
         api_key="sk-test-secret-key-123",
         mode="json_schema",
+        strategy="article",  # one scripted reply per article; the sentence plan has its own tests
         cache_dir=tmp_path / "cache",
         max_attempts=4,
         max_retry_time=20,

@@ -3,11 +3,17 @@
 Replies are scripted per test: each request takes the next scripted `Reply` (or the
 `default` factory when the script is empty), so tests exercise the real client, retry and
 parsing code over a real socket instead of patching our own code.
+
+Faults are scripted the same way: a slow reply (`delay`), a dropped connection (`drop`), a
+body cut short of its Content-Length (`truncate`), any raw body and content type, and an
+endpoint that dies (`stop_server`, or `stop()`) and comes back on the same port (`start()`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -27,6 +33,9 @@ class Reply:
     body: bytes | None = None  # raw body instead of a chat completion
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    truncate: int | None = None  # send only this many bytes of the body, then close
+    content_type: str = "application/json"
+    stop_server: bool = False  # drop this request and take the whole server down (see stop)
     finish_reason: str = "stop"
     prompt_tokens: int = 100
     completion_tokens: int = 50
@@ -75,14 +84,52 @@ class StubServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._life = threading.Lock()  # start and stop, one at a time
+        self._connections: set[socket.socket] = set()
+        self._httpd: ThreadingHTTPServer | None = self._bind(0)
+        self.port: int = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    def _bind(self, port: int) -> ThreadingHTTPServer:
+        httpd = _QuietServer(("127.0.0.1", port), self._handler())
+        httpd.daemon_threads = True
+        return httpd
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> StubServer:
+        """Serve (again, after `stop`) on the same port; scripts and recorded requests stay."""
+        with self._life:
+            if self._thread is None:
+                if self._httpd is None:
+                    self._httpd = self._bind(self.port)
+                self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+                self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """The endpoint dies: the port refuses connections and every open connection closes.
+
+        Safe from a request handler's own thread (see `Reply.stop_server`).
+        """
+        with self._life:
+            httpd, thread = self._httpd, self._thread
+            self._httpd = self._thread = None
+            if httpd is not None:
+                if thread is not None:
+                    httpd.shutdown()
+                httpd.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:  # keep-alive connections would otherwise outlive the server
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def push(self, *replies: Reply | Callable[[dict[str, Any]], Reply]) -> None:
         self.script.extend(replies)
@@ -103,6 +150,17 @@ class StubServer:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                with contextlib.suppress(OSError):  # the client (or `stop`) hung up first
+                    super().finish()
+
             def do_GET(self) -> None:
                 body = json.dumps({"object": "list", "data": [{"id": "stub-model"}]}).encode()
                 self._send(200, body, {})
@@ -116,28 +174,45 @@ class StubServer:
                 reply = server._next(request)
                 if reply.delay:
                     time.sleep(reply.delay)
-                if reply.drop:
+                if reply.stop_server:
+                    server.stop()
+                if reply.drop or reply.stop_server:
                     self.close_connection = True
                     self.connection.close()
                     return
                 body = reply.body if reply.body is not None else completion_body(request, reply)
-                self._send(reply.status, body, reply.headers)
+                self._send(reply.status, body, reply.headers, reply.content_type, reply.truncate)
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                headers: dict[str, str],
+                content_type: str = "application/json",
+                truncate: int | None = None,
+            ) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))  # the full length, always
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(body if truncate is None else body[:truncate])
+                if truncate is not None:
+                    self.wfile.flush()
+                    self.close_connection = True
 
         return Handler
 
     def __enter__(self) -> StubServer:
-        self._thread.start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a timeout, a dropped or stopped connection) is not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass

@@ -47,6 +47,7 @@ def write_config(path: Path, stub: StubServer, **extra: Any) -> Path:
         "model": "stub-model",
         "api_key": "sk-test-secret",
         "mode": "json_schema",
+        "strategy": "article",  # one scripted reply per article
         "max_attempts": 2,
         "max_retry_time": 5,
         "timeout": 5,

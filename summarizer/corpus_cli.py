@@ -1,0 +1,91 @@
+"""`summarizer merge` and `summarizer timeline`: the corpus view over many articles' results.
+
+The main CLI registers them with `app.command("merge")(merge_command)` and
+`app.command("timeline")(timeline_command)`. Unusable input ends with a one-line message
+on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from summarizer.corpus import Corpus, link
+from summarizer.writers import load_results, plural
+
+EXIT_USAGE = 2
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line
+
+
+def _fail(message: str) -> NoReturn:
+    _err.print(Text(f"error: {message}"))
+    raise typer.Exit(EXIT_USAGE)
+
+
+def merge_command(
+    results: Annotated[Path, typer.Argument(help="A results JSONL written by `summarizer run`.")],
+    out: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to write the corpus JSON.")
+    ] = Path("corpus.json"),
+) -> None:
+    """Link the items of many articles into one record per real-world event.
+
+    Reports of the same meeting, agreement or dispute become one event with every source
+    and quote; details the sources disagree on are kept side by side as conflicts.
+    """
+    if not results.is_file():
+        _fail(f"{results}: no such file")
+    try:
+        loaded, bad = load_results(results)
+    except OSError as exc:
+        _fail(f"{results}: {exc.strerror or exc}")
+    if bad:  # a corpus missing an article silently would misreport who said what
+        lines = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        _fail(f"{results}: not a summarizer result on line(s) {lines}")
+    corpus = link(loaded)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(corpus.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(out)  # readers never see a half-written corpus
+    except OSError as exc:
+        _fail(f"{out}: {exc.strerror or exc}")
+    items = sum(len(e.sources) for e in corpus.events)
+    shared = sum(len(e.sources) > 1 for e in corpus.events)
+    conflicted = sum(bool(e.conflicts) for e in corpus.events)
+    typer.echo(
+        f"{plural(items, 'item')} from {plural(len(corpus.articles), 'article')} -> "
+        f"{plural(len(corpus.events), 'event')} ({shared} with several sources, "
+        f"{conflicted} with conflicts) in {out}"
+    )
+
+
+def timeline_command(
+    corpus: Annotated[Path, typer.Argument(help="A corpus JSON written by `summarizer merge`.")],
+) -> None:
+    """Print the events in date order, undated ones last."""
+    if not corpus.is_file():
+        _fail(f"{corpus}: no such file")
+    try:
+        loaded = Corpus.model_validate_json(corpus.read_bytes())
+    except OSError as exc:
+        _fail(f"{corpus}: {exc.strerror or exc}")
+    except ValidationError:
+        _fail(f"{corpus}: not a corpus written by `summarizer merge`")
+    table = Table("date", "kind", "actors", "event", "sources", "conflicts", title="Timeline")
+    for event in loaded.events:
+        table.add_row(  # Text, not str: names and quotes may hold [brackets] rich reads as markup
+            Text(event.date or "undated"),
+            Text(event.kind),
+            Text("; ".join(event.actors)),
+            Text(event.label),
+            Text(str(len(event.sources))),
+            Text(", ".join(c.field for c in event.conflicts)),
+        )
+    Console(highlight=False).print(table)

@@ -1,0 +1,558 @@
+"""The report: one self-contained HTML page to look at results before reading them.
+
+Analysts look before they read. Per article the page shows the text with every evidence
+quote highlighted where it stands, coloured by kind, and the items beside it; across the
+corpus, a timeline and a network of actors; and filters by kind, actor and date. It is one
+file that opens offline: the chart library (Apache ECharts, vendored in `static/`) and the
+page's own script and style are inlined.
+
+Results do not carry article texts, so the texts come separately (`load_texts`). Without a
+text an article still shows its items and quotes, only not in place. Article text, names and
+quotes are untrusted: the page escapes them (Jinja autoescape) and embeds its data as JSON
+that cannot close the script element holding it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from summarizer.inputs import Article, scan_inputs
+from summarizer.names import contained, fold
+from summarizer.schema import Agreement, Dispute, Item, Meeting, Party, Result
+from summarizer.writers import grounded
+
+KINDS = ("meeting", "agreement", "dispute")
+PARTY_KINDS = ("person", "organization", "country", "group", "unknown")
+ASSETS = ("echarts.min.js", "report.js", "report.css")
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# Characters that could end the <script> holding the data or start markup inside it; U+2028
+# and U+2029 are line breaks to older JavaScript parsers.
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One evidence quote; `note` says why it is not highlighted in the text, if it is not."""
+
+    id: str
+    text: str
+    note: str | None = None
+
+    @property
+    def placed(self) -> bool:
+        return self.note is None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item as the page lists it: a heading, labelled facts, and its quotes."""
+
+    id: str
+    kind: str
+    heading: str
+    facts: list[tuple[str, str]]
+    grounded: bool
+    quotes: list[Quote]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of article text between quote boundaries, with the quotes that cover all of it."""
+
+    text: str
+    start: int
+    quotes: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ArticleView:
+    """One article's card: its text cut into segments (None without a text) and its items."""
+
+    key: str
+    id: str
+    title: str
+    published: str | None
+    summary: str
+    warnings: list[str]
+    segments: list[Segment] | None
+    items: list[ItemView] = field(default_factory=list)
+    misplaced: int = 0  # grounded quotes whose offsets do not fit the given text
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where one quote stands in its article, and the kind of item that quotes it."""
+
+    start: int
+    end: int
+    quote: str
+    kind: str
+
+
+def load_texts(paths: Sequence[str], ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Texts of the articles in `ids` found under `paths`, and one line per problem.
+
+    Only the wanted articles are read, so pointing at a large folder stays cheap. Raises
+    DuplicateIdError (an InputError) when two inputs share an id: either text could be meant.
+    """
+    wanted = set(ids)
+    inputs = scan_inputs(list(paths))
+    texts: dict[str, str] = {}
+    problems = [f"{p.id} ({p.source}): {p.reason}" for p in inputs.problems if p.id in wanted]
+    for source in inputs.sources:
+        if source.id not in wanted:
+            continue
+        article = source.read()
+        if isinstance(article, Article):
+            texts[article.id] = article.text
+        else:
+            problems.append(f"{article.id} ({article.source}): {article.reason}")
+    return texts, problems
+
+
+def load_corpus(path: Path) -> list[dict[str, Any]]:
+    """The events of a corpus.json as plain dicts: the merge step's exact model may change.
+
+    Accepts {"events": [...]} or a bare list; raises ValueError when neither is there.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON file ({exc})") from None
+    events = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(events, list):
+        raise ValueError(f"{path}: no list of events (expected {{'events': [...]}})")
+    return [e for e in events if isinstance(e, dict)]
+
+
+def build_report(
+    results: Sequence[Result],
+    texts: Mapping[str, str],
+    corpus: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    title: str = "Summarizer report",
+) -> str:
+    """The whole page as one HTML string.
+
+    `texts` maps article ids to the texts the results were made from; `corpus` is the
+    merge step's events (see `load_corpus`), used for the timeline and network instead of
+    one event per item.
+    """
+    page = _Page(results)
+    for result in results:
+        page.add(result, texts.get(result.id))
+    events = page.corpus_events(corpus) if corpus is not None else page.item_events()
+    data = {
+        "kinds": list(KINDS),
+        "partyKinds": list(PARTY_KINDS),
+        "items": page.item_data,
+        "quotes": page.quote_items,
+        "events": events,
+        "actorKinds": page.actor_kinds(events),
+        "fromCorpus": corpus is not None,
+    }
+    actors = Counter(a for e in events for a in e["actors"])
+    env = Environment(
+        loader=PackageLoader("summarizer", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(
+        title=title,
+        articles=page.articles,
+        counts=Counter(i.kind for v in page.articles for i in v.items),
+        ungrounded=sum(not i.grounded for v in page.articles for i in v.items),
+        missing=sum(v.segments is None for v in page.articles),
+        from_corpus=corpus is not None,
+        actors=sorted(actors, key=lambda a: (-actors[a], a.casefold())),
+        kinds=KINDS,
+        data=json_for_script(data),
+        assets={name: _asset(name) for name in ASSETS},
+    )
+
+
+def write_report(
+    out: Path,
+    results: Sequence[Result],
+    texts: Mapping[str, str],
+    corpus: Sequence[Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write the page to `out` through a temporary file, so a reader never sees half a page."""
+    html = build_report(results, texts, corpus)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def json_for_script(value: Any) -> Markup:
+    """JSON safe inside <script type="application/json">: no `</script>` can break out."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in _JSON_ESCAPES.items():
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+def segments(text: str, spans: Sequence[Span]) -> list[Segment]:
+    """Cut `text` at every span boundary, so overlapping quotes each keep their own marks."""
+    cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    out: list[Segment] = []
+    for a, b in itertools.pairwise(cuts):
+        covering = [s for s in spans if s.start <= a and b <= s.end]
+        kinds = tuple(k for k in KINDS if any(s.kind == k for s in covering))
+        out.append(Segment(text[a:b], a, tuple(s.quote for s in covering), kinds))
+    return out
+
+
+def period(date: str | None) -> tuple[str, str] | None:
+    """First and last day of an ISO date of any precision ("2025-05" → May 1st to 31st)."""
+    match = _ISO.match(date or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    if day:
+        return match.group(), match.group()
+    if month:
+        last = calendar.monthrange(int(year), int(month))[1]
+        return f"{year}-{month}-01", f"{year}-{month}-{last:02d}"
+    return f"{year}-01-01", f"{year}-12-31"
+
+
+def parties(item: Item) -> list[Party]:
+    match item:
+        case Meeting():
+            return item.participants
+        case Agreement():
+            return item.parties
+        case Dispute():
+            return [p for side in item.sides for p in side.parties]
+
+
+def pairs(item: Item) -> list[tuple[str, str]]:
+    """Who is linked to whom: everyone at a meeting or on an agreement; across dispute sides."""
+    if isinstance(item, Dispute):
+        sides = [[p.name for p in side.parties] for side in item.sides]
+        return [(a, b) for x, y in itertools.combinations(sides, 2) for a in x for b in y]
+    return list(itertools.combinations([p.name for p in parties(item)], 2))
+
+
+def heading(item: Item) -> str:
+    match item:
+        case Meeting():
+            return ", ".join(p.name for p in item.participants)
+        case Agreement():
+            return item.name
+        case Dispute():
+            return item.issue
+
+
+def facts(item: Item) -> list[tuple[str, str]]:
+    """Labelled facts for the item's card; empty ones are left out."""
+    match item:
+        case Meeting():
+            rows = [
+                ("when", item.date),
+                ("where", item.location),
+                ("status", item.status),
+                ("topics", ", ".join(item.topics)),
+                ("outcome", item.outcome),
+            ]
+        case Agreement():
+            rows = [
+                ("parties", ", ".join(p.name for p in item.parties)),
+                ("when", item.date),
+                ("status", item.status.replace("_", " ")),
+                ("areas", ", ".join(item.areas)),
+                ("count", str(item.count) if item.count else None),
+                ("about", item.description),
+            ]
+        case Dispute():
+            sides = [
+                ", ".join(p.name for p in side.parties)
+                + (f" ({side.position})" if side.position else "")
+                for side in item.sides
+            ]
+            rows = [("type", item.kind), ("sides", " vs ".join(sides)), ("status", item.status)]
+    return [(label, value) for label, value in rows if value]
+
+
+def event_label(item: Item) -> str:
+    """The one line a timeline point or a network edge shows for an item."""
+    if isinstance(item, Meeting):
+        where = f" in {item.location}" if item.location else ""
+        return f"{heading(item)} meet{where}"
+    return heading(item)
+
+
+class _Page:
+    """Collects article cards and the page's data while results are added in order."""
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        self.articles: list[ArticleView] = []
+        self.item_data: dict[str, dict[str, Any]] = {}
+        self.quote_items: dict[str, str] = {}
+        self._items: dict[str, tuple[Result, Item]] = {}
+        self._by_article: dict[str, list[str]] = defaultdict(list)
+        everyone = [p for r in results for _, item in r.summary.items() for p in parties(item)]
+        self._names = _shown_names(everyone)
+        self.party_kinds: dict[str, str] = {}
+        for party in everyone:
+            self.party_kinds.setdefault(self._names[party.name], party.kind)
+
+    def add(self, result: Result, text: str | None) -> None:
+        summary = result.summary
+        published = summary.published.isoformat() if summary.published else None
+        view = ArticleView(
+            key=f"a{len(self.articles)}",
+            id=summary.id,
+            title=summary.title or summary.id,
+            published=published,
+            summary=summary.summary,
+            warnings=list(result.run.warnings),
+            segments=None,
+        )
+        spans: list[Span] = []
+        for kind, item in summary.items():
+            item_id = f"i{len(self.item_data)}"
+            quotes = []
+            for evidence in item.evidence:
+                quote_id = f"q{len(self.quote_items)}"
+                self.quote_items[quote_id] = item_id
+                start, end = evidence.start, evidence.end
+                note = None
+                if not evidence.grounded or start is None or end is None:
+                    note = "not found in the article"
+                elif text is None:
+                    note = "article text not given"
+                elif start >= end or text[start:end] != evidence.quote:
+                    note = "does not match the text at its offsets"
+                    view.misplaced += 1
+                else:
+                    spans.append(Span(start, end, quote_id, kind))
+                quotes.append(Quote(quote_id, evidence.quote, note))
+            view.items.append(
+                ItemView(item_id, kind, heading(item), facts(item), grounded(item), quotes)
+            )
+            span = period(getattr(item, "date", None)) or period(published)
+            self.item_data[item_id] = {
+                "kind": kind,
+                "article": view.key,
+                "actors": list(dict.fromkeys(self._names[p.name] for p in parties(item))),
+                "from": span[0] if span else None,
+                "to": span[1] if span else None,
+                "quotes": [q.id for q in quotes],
+            }
+            self._items[item_id] = (result, item)
+            self._by_article[summary.id].append(item_id)
+        if text is not None:
+            view.segments = segments(text, spans)
+        self.articles.append(view)
+
+    def item_events(self) -> list[dict[str, Any]]:
+        """One event per item: the timeline and network when there is no corpus."""
+        events: list[dict[str, Any]] = []
+        for item_id, (_, item) in self._items.items():
+            data = self.item_data[item_id]
+            events.append(
+                self._event(
+                    len(events),
+                    kind=data["kind"],
+                    label=event_label(item),
+                    date=getattr(item, "date", None),
+                    actors=data["actors"],
+                    links=pairs(item),
+                    items=[item_id],
+                )
+            )
+        return events
+
+    def corpus_events(self, corpus: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The merge step's events, linked back to the items they came from where possible.
+
+        Its actor names are unified across articles, so they replace the items' own in the
+        network; an item's own names still find it through the actor filter.
+        """
+        events: list[dict[str, Any]] = []
+        for raw in corpus:
+            kind = raw.get("kind") if isinstance(raw, Mapping) else None
+            if kind not in KINDS:
+                continue
+            items = self._source_items(raw.get("sources"), kind)
+            linked = [self._items[i][1] for i in items]
+            actors = _strings(raw.get("actors")) or [
+                a for i in items for a in self.item_data[i]["actors"]
+            ]
+            links: Iterable[tuple[str, str]]
+            if kind == "dispute" and linked:  # only the sides, not everyone, are at odds
+                links = (
+                    (_unified(a, actors), _unified(b, actors))
+                    for item in linked
+                    for a, b in pairs(item)
+                )
+            else:
+                links = itertools.combinations(actors, 2)
+            label = raw.get("label")
+            event = self._event(
+                len(events),
+                kind=kind,
+                label=label if isinstance(label, str) and label else kind,
+                date=raw.get("date") if isinstance(raw.get("date"), str) else None,
+                actors=actors,
+                links=links,
+                items=items,
+            )
+            place = raw.get("place")
+            event["place"] = place if isinstance(place, str) else None
+            event["conflicts"] = _conflicts(raw.get("conflicts"))
+            events.append(event)
+        return events
+
+    def _event(
+        self,
+        index: int,
+        *,
+        kind: str,
+        label: str,
+        date: str | None,
+        actors: list[str],
+        links: Iterable[tuple[str, str]],
+        items: list[str],
+    ) -> dict[str, Any]:
+        """An event for the page; an undated one is filtered by its articles' dates."""
+        actors = list(dict.fromkeys(self._names.get(a, a) for a in actors))
+        shown = [(self._names.get(a, a), self._names.get(b, b)) for a, b in links]
+        for item_id in items:  # so the actor filter finds an item by its event's names too
+            data = self.item_data[item_id]
+            data["actors"] += [a for a in actors if a not in data["actors"]]
+        span = period(date)
+        if span is None:
+            spans = [
+                (d["from"], d["to"]) for d in map(self.item_data.get, items) if d and d["from"]
+            ]
+            span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+        return {
+            "id": f"e{index}",
+            "kind": kind,
+            "label": label,
+            "date": date if period(date) else None,
+            "from": span[0] if span else None,
+            "to": span[1] if span else None,
+            "actors": actors,
+            "pairs": sorted({_pair(a, b) for a, b in shown if fold(a) != fold(b)}),
+            "items": items,
+            "sources": sorted(
+                {self._items[i][0].summary.title or self._items[i][0].id for i in items}
+            ),
+            "place": None,
+            "conflicts": [],
+        }
+
+    def _source_items(self, sources: Any, kind: str) -> list[str]:
+        """The items a corpus event's sources are: same article and kind, same item or quotes."""
+        found: list[str] = []
+        for source in sources if isinstance(sources, list) else []:
+            if not isinstance(source, Mapping):
+                continue
+            item = source.get("item")
+            if not isinstance(item, Mapping):
+                continue
+            candidates = [
+                (i, self._items[i][1])
+                for i in self._by_article.get(str(source.get("article_id")), [])
+                if self.item_data[i]["kind"] == kind and i not in found
+            ]
+            quotes = set(_strings(item.get("evidence"), key="quote"))
+            same = [i for i, own in candidates if own.model_dump(mode="json") == item]
+            alike = [i for i, own in candidates if quotes & {e.quote for e in own.evidence}]
+            found += (same or alike)[:1]
+        return found
+
+    def actor_kinds(self, events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Each actor's party kind (person, country, ...) for the network's node colours."""
+        folded = {fold(name): kind for name, kind in self.party_kinds.items()}
+        return {
+            actor: self.party_kinds.get(actor) or folded.get(fold(actor), "unknown")
+            for event in events
+            for actor in event["actors"]
+        }
+
+
+def _shown_names(everyone: Iterable[Party]) -> dict[str, str]:
+    """Each party name to the spelling shown for it: names equal but for accents, case or
+    punctuation ("Nicolas Maduro", "Nicolás Maduro") are one actor, shown as most often
+    written (ties: the one with more accents). Wider unification is the merge step's job."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for party in everyone:
+        spellings[fold(party.name)][party.name] += 1
+    shown: dict[str, str] = {}
+    for counts in spellings.values():
+        best = max(counts, key=lambda n: (counts[n], sum(not c.isascii() for c in n), n))
+        shown.update(dict.fromkeys(counts, best))
+    return shown
+
+
+def _unified(name: str, actors: Sequence[str]) -> str:
+    """`name` as the corpus's unified actor that holds its words ("Maduro" → "Nicolás Maduro")."""
+    return next((a for a in actors if fold(a) == fold(name)), None) or next(
+        (a for a in actors if contained(name, a) or contained(a, name)), name
+    )
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if (fold(a), a) <= (fold(b), b) else (b, a)
+
+
+def _strings(value: Any, key: str = "name") -> list[str]:
+    """Strings from a list of strings or of {key: string} objects."""
+    out: list[str] = []
+    for entry in value if isinstance(value, list) else []:
+        text = entry.get(key) if isinstance(entry, Mapping) else entry
+        if isinstance(text, str) and text.strip() and text.strip() not in out:
+            out.append(text.strip())
+    return out
+
+
+def _conflicts(value: Any) -> list[str]:
+    """Details the sources disagree on, as lines: "date: 2019-09-25 (2), 2019-09-26 (1)"."""
+    lines = []
+    for conflict in value if isinstance(value, list) else []:
+        if not isinstance(conflict, Mapping) or not isinstance(conflict.get("values"), Mapping):
+            continue
+        readings = [
+            f"{v} ({len(ids) if isinstance(ids, list) else 1})"
+            for v, ids in conflict["values"].items()
+        ]
+        lines.append(f"{conflict.get('field', 'detail')}: {', '.join(readings)}")
+    return lines
+
+
+def _asset(name: str) -> Markup:
+    """A vendored file's text for inlining; one that could close its element is refused."""
+    text = (files("summarizer") / "static" / name).read_text(encoding="utf-8")
+    closing = "</style" if name.endswith(".css") else "</script"
+    if closing in text.lower() or "<!--" in text:
+        raise RuntimeError(f"static/{name} cannot be inlined: it contains {closing} or <!--")
+    return Markup(text)
