@@ -56,3 +56,28 @@ def split_sentences(text: str) -> list[Sentence]:
 def estimate_tokens(text: str) -> int:
     """A cheap, slightly pessimistic token count (about 3.5 characters a token)."""
     return int(len(text) / 3.5) + 1
+
+
+def chunk_sentences(
+    sentences: list[Sentence], budget_tokens: int, overlap: int = 2
+) -> list[list[Sentence]]:
+    """Consecutive runs of whole sentences, each within the token budget, overlapping by
+    `overlap` sentences so an event told across a boundary is read whole in one chunk.
+
+    Sentences keep their article-wide numbers and spans, so evidence from any chunk points
+    into the whole article.
+    """
+    chunks: list[list[Sentence]] = []
+    current: list[Sentence] = []
+    used = 0
+    for sentence in sentences:
+        cost = estimate_tokens(sentence.text) + 3  # "[n] " and the line break
+        if current and used + cost > budget_tokens:
+            chunks.append(current)
+            current = current[-overlap:] if overlap else []
+            used = sum(estimate_tokens(s.text) + 3 for s in current)
+        current.append(sentence)
+        used += cost
+    if current:
+        chunks.append(current)
+    return chunks

@@ -61,6 +61,9 @@ class Config(BaseModel):
     strict: bool = Field(False, description="drop items with no grounded evidence")
     max_chars: int = Field(200_000, ge=100, description="longest article accepted")
     n_ctx: int = Field(8192, ge=2048, description="embedded model context, tokens")
+    context_tokens: int = Field(
+        32768, ge=2048, description="remote model context, tokens: longer articles are chunked"
+    )
     threads: int | None = Field(None, ge=1, description="embedded model threads; None = cores")
     price_per_mtok: tuple[float, float] | None = Field(
         None, description="USD per million prompt / completion tokens, for cost estimates"

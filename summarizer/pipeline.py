@@ -18,14 +18,13 @@ from pydantic import BaseModel
 
 from summarizer import dates
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.chunking import estimate_tokens, split_sentences
+from summarizer.chunking import Sentence, chunk_sentences, estimate_tokens, split_sentences
 from summarizer.config import Config
 from summarizer.errors import ExtractionError, InputError
 from summarizer.extraction import (
     FOUND,
     KIND_WORDS,
     Extraction,
-    FoundItems,
     Overview,
     SentenceReport,
     extraction_context,
@@ -40,6 +39,7 @@ from summarizer.schema import Result, RunInfo
 _BASE_OUTPUT_TOKENS = 400
 _OUTPUT_TOKENS_PER_SENTENCE = 24
 _MAX_OUTPUT_TOKENS = 4096
+_INSTRUCTION_TOKENS = 1500  # system prompt, example and task, with room to spare
 _TASK_TOKENS = {"overview": 200, "classify": 16, "items": 700}
 
 
@@ -73,6 +73,7 @@ class Ask:
     task: str
     model: type[BaseModel]
     max_tokens: int
+    sentences: list[Sentence]  # the part of the article the request shows (a chunk or all)
     example: bool = False
     required: bool = False  # without its answer the article fails (with the raw answer kept)
     vars: dict[str, object] = field(default_factory=dict)
@@ -87,6 +88,7 @@ class _Tally:
     reasks: int = 0
     requests: int = 0
     hits: int = 0
+    chunks: int = 1
     warnings: list[str] = field(default_factory=list)
 
     def add(self, answer: Answer, hit: bool) -> None:
@@ -121,46 +123,68 @@ Plan = Generator[Ask, BaseModel | None, Extraction]
 Steps = Generator[_Pending, Answer | None, Extraction]
 
 
-def _article_plan(article: Article) -> Plan:
-    """Everything in one request: cheapest in calls, weakest in recall on small models."""
-    budget = min(
-        _MAX_OUTPUT_TOKENS,
-        _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(article.sentences),
+def _article_plan(chunks: list[list[Sentence]]) -> Plan:
+    """Everything in one request per chunk: cheapest in calls, weakest in recall on small
+    models."""
+    parts: list[Extraction] = []
+    for chunk in chunks:
+        budget = min(
+            _MAX_OUTPUT_TOKENS, _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(chunk)
+        )
+        answer = yield Ask("article", Extraction, budget, chunk, example=True, required=True)
+        assert isinstance(answer, Extraction)
+        parts.append(answer)
+    first = parts[0]
+    return _combined(
+        Overview(title=first.title, dateline=first.dateline, summary=first.summary), parts
     )
-    answer = yield Ask("article", Extraction, budget, example=True, required=True)
-    assert isinstance(answer, Extraction)
-    return answer
 
 
-def _sentences_plan(article: Article) -> Plan:
+def _sentences_plan(chunks: list[list[Sentence]]) -> Plan:
     """An overview, then for each candidate sentence: what does it report, then the details.
 
     Small models miss most items when asked for everything at once but answer a focused
-    question well; the shared article prefix keeps each follow-up question cheap.
+    question well; the shared article prefix keeps each follow-up question cheap. A long
+    article is read chunk by chunk; a sentence in two chunks' overlap is asked about once.
     """
-    overview = yield Ask("overview", Overview, _TASK_TOKENS["overview"])
-    found: list[FoundItems | BaseModel] = []
-    for s in cue_sentences(article.sentences):
-        about = {"n": s.n, "sentence": s.text}
-        report = yield Ask("classify", SentenceReport, _TASK_TOKENS["classify"], vars=about)
-        if not isinstance(report, SentenceReport) or report.reports == "nothing":
-            continue
-        kinds = KIND_WORDS[report.reports]
-        items = yield Ask(
-            "items", FOUND[report.reports], _TASK_TOKENS["items"], vars={**about, "kinds": kinds}
-        )
-        if items is not None:
-            found.append(_anchored(items, s.n))
+    overview = yield Ask("overview", Overview, _TASK_TOKENS["overview"], chunks[0])
+    found: list[BaseModel] = []
+    asked: set[int] = set()
+    for chunk in chunks:
+        for s in cue_sentences(chunk):
+            if s.n in asked:
+                continue
+            asked.add(s.n)
+            about = {"n": s.n, "sentence": s.text}
+            report = yield Ask(
+                "classify", SentenceReport, _TASK_TOKENS["classify"], chunk, vars=about
+            )
+            if not isinstance(report, SentenceReport) or report.reports == "nothing":
+                continue
+            items = yield Ask(
+                "items",
+                FOUND[report.reports],
+                _TASK_TOKENS["items"],
+                chunk,
+                vars={**about, "kinds": KIND_WORDS[report.reports]},
+            )
+            if items is not None:
+                found.append(_anchored(items, s.n))
     if not isinstance(overview, Overview):
         overview = Overview(title=None, dateline=None, summary="")
+    return _combined(overview, found)
+
+
+def _combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
+    """One extraction from an overview and the answers that carry items."""
     return Extraction.model_construct(
         title=overview.title,
         dateline=overview.dateline,
         summary=overview.summary,
-        actors=[a for f in found for a in getattr(f, "actors", [])],
-        meetings=[m for f in found for m in getattr(f, "meetings", [])],
-        agreements=[a for f in found for a in getattr(f, "agreements", [])],
-        disputes=[d for f in found for d in getattr(f, "disputes", [])],
+        actors=[a for p in parts for a in getattr(p, "actors", [])],
+        meetings=[m for p in parts for m in getattr(p, "meetings", [])],
+        agreements=[a for p in parts for a in getattr(p, "agreements", [])],
+        disputes=[d for p in parts for d in getattr(p, "disputes", [])],
     )
 
 
@@ -172,7 +196,7 @@ def _anchored(found: BaseModel, n: int) -> BaseModel:
     return found
 
 
-PLANS: dict[str, Callable[[Article], Plan]] = {
+PLANS: dict[str, Callable[[list[list[Sentence]]], Plan]] = {
     "article": _article_plan,
     "sentences": _sentences_plan,
 }
@@ -232,10 +256,16 @@ class Summarizer:
             published=_published(published, text),
         )
 
+    def _chunks(self, article: Article) -> list[list[Sentence]]:
+        """The article in pieces that fit the model's context with room for the answer."""
+        context = self.config.n_ctx if self.config.embedded else self.config.context_tokens
+        budget = max(256, (context - _INSTRUCTION_TOKENS) // 2)
+        return chunk_sentences(article.sentences, budget) or [article.sentences]
+
     def _request(self, article: Article, ask: Ask) -> tuple[list[dict[str, str]], str]:
         """The messages for one ask and the cache key of the whole request."""
         messages = build_messages(
-            article.sentences,
+            ask.sentences,
             ask.task,
             title=article.title,
             published=article.published,
@@ -260,7 +290,7 @@ class Summarizer:
     def estimate_prompt_tokens(self, text: str) -> int:
         """Prompt tokens of an article's first request, without calling the model (--dry-run)."""
         article = self._article(text, None, None, None)
-        first = next(PLANS[self.config.strategy](article))
+        first = next(PLANS[self.config.strategy](self._chunks(article)))
         messages, _ = self._request(article, first)
         return sum(estimate_tokens(m["content"]) for m in messages)
 
@@ -305,6 +335,7 @@ class Summarizer:
                 cache_hit=tally.requests > 0 and tally.hits == tally.requests,
                 reasks=tally.reasks,
                 requests=tally.requests,
+                chunks=tally.chunks,
                 warnings=[*self.cache.warnings, *tally.warnings, *warnings],
             ),
         )
@@ -313,7 +344,9 @@ class Summarizer:
         self, article: Article, tally: _Tally
     ) -> Generator[_Pending, Answer | None, Extraction]:
         """Run the plan, answering from the cache where possible; yield what must be asked."""
-        plan = PLANS[self.config.strategy](article)
+        chunks = self._chunks(article)
+        tally.chunks = len(chunks)
+        plan = PLANS[self.config.strategy](chunks)
         reply: BaseModel | None = None
         while True:
             try:
