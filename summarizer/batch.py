@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,6 +146,17 @@ def estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> Estimate:
     return result
 
 
+def local_engine(run: Run, sources: list[Source]) -> None:
+    """Summarise `sources` on this process's event loop, `run.concurrency` at a time."""
+    asyncio.run(run.all(sources))
+
+
+# What summarises the pending sources, handing each outcome to `Run.problem` or `Run.settle`
+# and stopping once `run.report.stopped` is set: this process (`local_engine`) or a cluster
+# (`ray_engine.RayEngine`). Everything else about a run is the same for both.
+Engine = Callable[["Run", list[Source]], None]
+
+
 def run_batch(
     inputs: Inputs,
     summarizer: Summarizer,
@@ -157,6 +168,7 @@ def run_batch(
     console: Console | None = None,
     verbose: bool = False,
     quiet: bool = False,
+    engine: Engine = local_engine,
 ) -> BatchReport:
     """Summarise every input not yet in `out`, appending results to it and failures to
     errors.jsonl beside it. Returns when all are done, on Ctrl-C/SIGTERM, at `max_cost`
@@ -165,6 +177,7 @@ def run_batch(
     `concurrency` is capped by what the backend allows (1 for the embedded model); `rpm`
     caps request starts per minute. A progress bar shows when `console` is a terminal and
     not `quiet`; `verbose` adds a line per finished article (failures always get one).
+    `engine` runs the articles (see `Engine`); its own limits, if any, are its own.
     """
     console = console or Console(stderr=True, soft_wrap=True)
     errors = errors_path(out)
@@ -193,7 +206,7 @@ def run_batch(
         disable=quiet or not console.is_terminal,
     )
     with LineLog(out) as results, LineLog(errors) as failures, bar:
-        run = _Run(
+        run = Run(
             summarizer,
             report,
             results,
@@ -207,9 +220,9 @@ def run_batch(
             quiet=quiet,
         )
         for problem in problems:
-            run.fail(problem.id, problem.source, problem.kind, problem.reason, None)
+            run.problem(problem)
         try:
-            asyncio.run(run.all(sources))
+            engine(run, sources)
         except (KeyboardInterrupt, asyncio.CancelledError):
             report.stopped, report.interrupted = "interrupted", True
     return report
@@ -235,8 +248,9 @@ def describe(report: BatchReport, out: Path) -> list[str]:
     return lines
 
 
-class _Run:
-    """The state one batch run shares between its concurrent workers (one event loop)."""
+class Run:
+    """The state one batch run shares between its concurrent workers (one event loop), and
+    the one place an article's outcome is written, whichever engine produced it."""
 
     def __init__(
         self,
@@ -283,7 +297,7 @@ class _Run:
     async def _one(self, source: Source) -> None:
         item = await asyncio.to_thread(source.read)  # HTML extraction must not block the loop
         if isinstance(item, InputProblem):
-            self.fail(item.id, item.source, item.kind, item.reason, None)
+            self.problem(item)
             return
         slot = await self.limiter.acquire()
         try:
@@ -291,13 +305,23 @@ class _Run:
                 item.text, id=item.id, title=item.title, published=item.published
             )
         except SummarizerError as exc:
-            self.fail(item.id, item.source, exc.kind, exc.reason, exc.raw)
-            self._maybe_stop(exc)
+            self.settle(item, exc)
             return
-        self.endpoint_failures = 0
         if result.run.cache_hit:
             self.limiter.refund(slot)
-        self.succeed(item, result)
+        self.settle(item, result)
+
+    def problem(self, problem: InputProblem) -> None:
+        self.fail(problem.id, problem.source, problem.kind, problem.reason, None)
+
+    def settle(self, article: Article, outcome: Result | SummarizerError) -> None:
+        """Write how one article ended and decide whether the run goes on."""
+        if isinstance(outcome, SummarizerError):
+            self.fail(article.id, article.source, outcome.kind, outcome.reason, outcome.raw)
+            self._maybe_stop(outcome)
+        else:
+            self.endpoint_failures = 0
+            self.succeed(article, outcome)
 
     def _maybe_stop(self, exc: SummarizerError) -> None:
         self.endpoint_failures = self.endpoint_failures + 1 if isinstance(exc, EndpointError) else 0

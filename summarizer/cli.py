@@ -7,14 +7,24 @@ message on stderr and an exit code, never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
+import openai
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
 
-from summarizer import writers
-from summarizer.batch import DEFAULT_CONCURRENCY, describe, estimate, run_batch
+from summarizer import batch_api, ray_engine, writers
+from summarizer.batch import (
+    DEFAULT_CONCURRENCY,
+    EXIT_FAILED,
+    BatchReport,
+    describe,
+    estimate,
+    local_engine,
+    run_batch,
+)
 from summarizer.config import Config, Mode, Strategy, default_cache_dir, default_config_file
 from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.errors import ConfigError, SummarizerError
@@ -51,32 +61,115 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+# Options shared by `run` and `batch`, declared once.
+Paths = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="INPUT...",
+        help=".txt/.md/.html files, folders (recursive), .jsonl files of "
+        "{id, text, title?, published?, url?} records, or - for standard input.",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-o", help="Results JSONL, one line per article; a rerun resumes from it."
+    ),
+]
+Fmt = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Also write OUT with this suffix, rebuilt from the JSONL: json, csv (a row "
+        "per item) or md (a digest).",
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no per-article lines.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line for every article.")]
+BaseUrl = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="URL",
+        help="OpenAI-compatible endpoint; repeat it to spread requests over several (env "
+        "SUMMARIZER_BASE_URL, comma-separated).",
+        show_default="the embedded model",
+    ),
+]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        help="Model name, or an embedded model name / GGUF path (env SUMMARIZER_MODEL).",
+        show_default="qwen2.5-coder-1.5b embedded, gpt-4o-mini remote",
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        help="API key. Insecure: visible in process lists and shell history; prefer the "
+        "OPENAI_API_KEY environment variable.",
+        show_default="$OPENAI_API_KEY",
+    ),
+]
+ModeOption = Annotated[
+    Mode | None,
+    typer.Option(help="Instructor mode (env SUMMARIZER_MODE).", show_default=_default("mode")),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Response cache (env SUMMARIZER_CACHE_DIR).", show_default=str(default_cache_dir())
+    ),
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Drop items none of whose evidence is in the article.")
+]
+MaxChars = Annotated[
+    int | None,
+    typer.Option(
+        help="Longest article accepted; longer ones fail with the limit named.",
+        show_default=_default("max_chars"),
+    ),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Settings file, TOML (env SUMMARIZER_CONFIG).",
+        show_default=str(default_config_file()),
+    ),
+]
+
+
+def _check_out(out: Path) -> None:
+    if out.suffix.lower() in {f".{f}" for f in FORMATS if f != "jsonl"}:
+        _fail(
+            f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
+            f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
+        )
+    if out.name == ERRORS_NAME:
+        _fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
+
+
+def _finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:
+    """Rebuild the export and print the closing lines."""
+    target = writers.export(out, fmt)
+    lines = describe(report, out)
+    for line in lines if not quiet else lines[1:]:  # --quiet keeps only the stop reason
+        _err.print(Text(line))
+    if target is not None and not quiet:
+        _err.print(Text(f"wrote {target}"))
+
+
 @app.command()
 def run(
-    paths: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="INPUT...",
-            help=".txt/.md/.html files, folders (recursive), .jsonl files of "
-            "{id, text, title?, published?, url?} records, or - for standard input.",
-            show_default=False,
-        ),
-    ],
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-o", help="Results JSONL, one line per article; a rerun resumes from it."
-        ),
-    ] = Path("results.jsonl"),
-    fmt: Annotated[
-        Format,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Also write OUT with this suffix, rebuilt from the JSONL: json, csv (a row "
-            "per item) or md (a digest).",
-        ),
-    ] = "jsonl",
+    paths: Paths,
+    out: Out = Path("results.jsonl"),
+    fmt: Fmt = "jsonl",
     concurrency: Annotated[
         int,
         typer.Option(
@@ -88,7 +181,11 @@ def run(
     ] = DEFAULT_CONCURRENCY,
     rpm: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Request starts per minute at most.", show_default="no limit"),
+        typer.Option(
+            min=0.001,
+            help="Request starts per minute at most (with --engine ray: per endpoint).",
+            show_default="no limit",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -96,38 +193,12 @@ def run(
             "--dry-run", help="Count articles and estimate prompt tokens (and cost); call no model."
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar and no per-article lines.")
-    ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="A line for every article.")
-    ] = False,
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            help="OpenAI-compatible endpoint (env SUMMARIZER_BASE_URL).",
-            show_default="the embedded model",
-        ),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model name, or an embedded model name / GGUF path (env SUMMARIZER_MODEL).",
-            show_default="qwen2.5-coder-1.5b embedded, gpt-4o-mini remote",
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            help="API key. Insecure: visible in process lists and shell history; prefer the "
-            "OPENAI_API_KEY environment variable.",
-            show_default="$OPENAI_API_KEY",
-        ),
-    ] = None,
-    mode: Annotated[
-        Mode | None,
-        typer.Option(help="Instructor mode (env SUMMARIZER_MODE).", show_default=_default("mode")),
-    ] = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    api_key: ApiKey = None,
+    mode: ModeOption = None,
     strategy: Annotated[
         Strategy | None,
         typer.Option(
@@ -136,21 +207,14 @@ def run(
             show_default=_default("strategy"),
         ),
     ] = None,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Response cache (env SUMMARIZER_CACHE_DIR).", show_default=str(default_cache_dir())
-        ),
-    ] = None,
+    cache_dir: CacheDir = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
     ] = False,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Ask the model again and overwrite the cache.")
     ] = False,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Drop items none of whose evidence is in the article.")
-    ] = False,
+    strict: Strict = False,
     max_reasks: Annotated[
         int | None,
         typer.Option(
@@ -165,25 +229,30 @@ def run(
             show_default="no limit",
         ),
     ] = None,
-    max_chars: Annotated[
-        int | None,
-        typer.Option(
-            help="Longest article accepted; longer ones fail with the limit named.",
-            show_default=_default("max_chars"),
-        ),
-    ] = None,
+    max_chars: MaxChars = None,
     n_ctx: Annotated[
         int | None,
         typer.Option(help="Embedded model context, tokens.", show_default=_default("n_ctx")),
     ] = None,
-    config_file: Annotated[
-        Path | None,
+    config_file: ConfigFile = None,
+    engine: Annotated[
+        Literal["local", "ray"],
         typer.Option(
-            "--config",
-            metavar="FILE",
-            help="Settings file, TOML (env SUMMARIZER_CONFIG).",
-            show_default=str(default_config_file()),
+            help="local: this process, async. ray: a Ray cluster, --concurrency per worker "
+            "and --rpm per endpoint across the cluster (pip install 'summarizer[ray]')."
         ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDR",
+            help="Ray cluster to join (e.g. auto, ray://host:10001).",
+            show_default="a local Ray for this run",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ray workers at most.", show_default="one per CPU of the cluster"),
     ] = None,
 ) -> None:
     """Summarise articles into OUT, one JSON line each; rerun the same command to resume.
@@ -196,13 +265,9 @@ def run(
         _fail("--quiet and --verbose exclude each other")
     if no_cache and refresh:
         _fail("--no-cache and --refresh exclude each other")
-    if out.suffix.lower() in {f".{f}" for f in FORMATS if f != "jsonl"}:
-        _fail(
-            f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
-            f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
-        )
-    if out.name == ERRORS_NAME:
-        _fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
+    _check_out(out)
+    if engine == "local" and (ray_address or ray_workers):
+        _fail("--ray-address and --ray-workers need --engine ray")
     try:
         config = Config.load(
             config_file,
@@ -219,6 +284,8 @@ def run(
             n_ctx=n_ctx,
         )
         inputs = scan_inputs(paths)
+        if engine == "ray":
+            ray_engine.check(config)
     except (ConfigError, DuplicateIdError) as exc:
         _fail(exc.reason)
     if not inputs.sources and not inputs.problems:
@@ -242,17 +309,17 @@ def run(
                 console=_err,
                 verbose=verbose,
                 quiet=quiet,
+                engine=(
+                    ray_engine.RayEngine(ray_address, ray_workers, rpm)
+                    if engine == "ray"
+                    else local_engine
+                ),
             )
     except ConfigError as exc:
         _fail(exc.reason)
     except SummarizerError as exc:
         _fail(exc.reason, 1)
-    target = writers.export(out, fmt)
-    lines = describe(report, out)
-    for line in lines if not quiet else lines[1:]:  # --quiet keeps only the stop reason
-        _err.print(Text(line))
-    if target is not None and not quiet:
-        _err.print(Text(f"wrote {target}"))
+    _finish(report, out, fmt, quiet)
     raise typer.Exit(report.exit_code)
 
 
@@ -269,6 +336,133 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> None:
     typer.echo(line)
     for problem in plan.problems:
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
+
+
+batch_app = typer.Typer(
+    help="The OpenAI Batch API: the same requests as `run --strategy article`, at the Batch "
+    "API's price, answered within 24 hours.",
+    no_args_is_help=True,
+)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("submit")
+def batch_submit(
+    paths: Paths,
+    out: Out = Path("results.jsonl"),
+    base_url: BaseUrl = None,
+    model: Model = None,
+    api_key: ApiKey = None,
+    mode: ModeOption = None,
+    cache_dir: CacheDir = None,
+    strict: Strict = False,
+    max_chars: MaxChars = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Send every article not yet in OUT to the Batch API, one request per article.
+
+    Requests the cache answers are not sent. What was sent, and the settings, are kept in
+    OUT's .batch.json (results.batch.json for results.jsonl): `batch status` and `batch
+    collect` take the same --out. The article strategy is used whatever is configured: a
+    batch cannot chain the questions of the sentences strategy.
+    """
+    _check_out(out)
+    try:
+        config = Config.load(
+            config_file,
+            base_url=base_url,
+            model=model,
+            api_key=api_key,
+            mode=mode,
+            cache_dir=cache_dir,
+            strict=strict or None,
+            max_chars=max_chars,
+        )
+        sent = batch_api.submit(paths, config, out)
+    except (ConfigError, DuplicateIdError) as exc:
+        _fail(exc.reason)
+    except openai.APIError as exc:
+        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+    for problem in sent.problems:
+        _err.print(Text(f"unusable: {problem}"))
+    done = f"; {sent.skipped:,} already in {out}" if sent.skipped else ""
+    if not sent.jobs:
+        _err.print(
+            Text(
+                f"nothing to submit: the cache answers all {plural(sent.articles, 'article')}"
+                f"{done}; `summarizer run --strategy article` writes them at no cost"
+            )
+        )
+        return
+    ids = ", ".join(job.id for job in sent.jobs)
+    _err.print(
+        Text(
+            f"submitted {plural(sent.requests, 'request')} for "
+            f"{plural(sent.articles, 'article')} in batch {ids}{done}"
+        )
+    )
+
+
+def _api_key(config_file: Path | None, api_key: str | None) -> SecretStr | None:
+    """The key as `run` would find it; every other setting comes from the batch state."""
+    try:
+        return Config.load(config_file, api_key=api_key).api_key
+    except ConfigError as exc:
+        _fail(exc.reason)
+
+
+@batch_app.command("status")
+def batch_status(
+    out: Out = Path("results.jsonl"),
+    api_key: ApiKey = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Show how each batch submitted for OUT is doing."""
+    try:
+        batches = batch_api.status(out, _api_key(config_file, api_key))
+    except ConfigError as exc:
+        _fail(exc.reason)
+    except openai.APIError as exc:
+        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+    for batch in batches:
+        line = f"{batch.id} {batch.status}"
+        if (counts := batch.request_counts) is not None:
+            line += f": {counts.completed:,}/{counts.total:,} done, {counts.failed:,} failed"
+        typer.echo(line)
+
+
+@batch_app.command("collect")
+def batch_collect(
+    out: Out = Path("results.jsonl"),
+    fmt: Fmt = "jsonl",
+    api_key: ApiKey = None,
+    config_file: ConfigFile = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Write the answers of the finished batches into OUT (failures into errors.jsonl).
+
+    Answers are validated like a live run's (an invalid one is salvaged item by item: a
+    batch cannot re-ask) and stored in the response cache, so `summarizer run --strategy
+    article` with the same settings is free. Rerun it to collect batches that finish later.
+    Exit code: 0 all collected, 1 some failed or batches still running.
+    """
+    if quiet and verbose:
+        _fail("--quiet and --verbose exclude each other")
+    try:
+        done = batch_api.collect(
+            out, _api_key(config_file, api_key), console=_err, verbose=verbose, quiet=quiet
+        )
+    except (ConfigError, DuplicateIdError) as exc:
+        _fail(exc.reason)
+    except openai.APIError as exc:
+        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+    if done.report is not None:
+        _finish(done.report, out, fmt, quiet)
+    if done.waiting:
+        _err.print(Text(f"still running: {', '.join(done.waiting)}; collect again later"))
+    code = done.report.exit_code if done.report is not None else 0
+    raise typer.Exit(code or (EXIT_FAILED if done.waiting else 0))
 
 
 @app.command("show")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from summarizer.errors import ConfigError
 
@@ -42,7 +42,10 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; none = embedded")
+    base_url: tuple[str, ...] | None = Field(
+        None,
+        description="OpenAI-compatible endpoints (several share the load); none = embedded",
+    )
     model: str | None = Field(None, description="model name, or embedded model name / GGUF path")
     api_key: SecretStr | None = None
     mode: Mode = "auto"
@@ -68,6 +71,20 @@ class Config(BaseModel):
     price_per_mtok: tuple[float, float] | None = Field(
         None, description="USD per million prompt / completion tokens, for cost estimates"
     )
+    endpoint_cooldown: float = Field(
+        30.0, gt=0, description="seconds a failed endpoint of several stays out of rotation"
+    )
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        """One URL, a list, or a comma-separated list (how the environment variable holds
+        several), kept in order without repeats."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple) and all(isinstance(u, str) for u in value):
+            return tuple(dict.fromkeys(u.strip() for u in value if u.strip())) or None
+        return value  # anything else: pydantic says what is wrong with it
 
     @property
     def embedded(self) -> bool:

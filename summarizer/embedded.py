@@ -242,7 +242,9 @@ def endpoint_id(config: Config) -> str:
     The embedded server's port changes on every start, so it never appears here.
     """
     if not config.embedded:
-        return f"{config.model_name}@{(config.base_url or '').rstrip('/')}"
+        from summarizer.endpoints import pool_id
+
+        return pool_id(config)
     model = _model_or_file(config.model_name)
     if isinstance(model, Path):
         return f"embedded:{model.name}@{model.stat().st_size}"

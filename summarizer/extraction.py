@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from summarizer.chunking import Sentence
-from summarizer.names import fold, name_words
+from summarizer.names import fold, name_words, stems
 from summarizer.schema import (
     AgreementStatus,
     Area,
@@ -205,7 +205,7 @@ class _Items(_Compact):
         name an actor by any name word or affiliation; 5-letter stems let "Russian" count
         for "Russia"."""
         window = {i for n in numbers for i in (n - 2, n - 1) if i >= 0}
-        cited = _stems(" ".join(sentences[i].text for i in sorted(window)))
+        cited = stems(" ".join(sentences[i].text for i in sorted(window)))
         by_name = {fold(a.name): a for a in getattr(self, "actors", [])}
         words: set[str] = set()
         for name in names:
@@ -215,11 +215,7 @@ class _Items(_Compact):
                 words |= name_words(actor.name)
                 if actor.of:
                     words |= name_words(actor.of)
-        return bool(_stems(" ".join(words)) & cited)
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in fold(text).split() if len(w) > 2}
+        return bool(stems(" ".join(words)) & cited)
 
 
 def _summary_present(value: str, info: ValidationInfo) -> str:

@@ -158,7 +158,12 @@ _TO_MODEL = re.compile(
     r"|(?:new|updated|override) (?:system )?instructions?\s*:"
     r"|system prompt|you are (?:now )?(?:a|an|the) (?:helpful|ai|language model|assistant)"
     r"|as an ai|(?:respond|reply|answer|output) (?:only )?with (?:the following|this) json"
-    r"|<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|^\s*(?:system|assistant)\s*:",
+    r"|<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|<(?:start|end)_of_turn>"
+    r"|^\s*(?:system|assistant)\s*:"
+    # an answer in our own JSON shape, or an order to report an item
+    r'|"(?:meetings|agreements|disputes|actors|ev|who|parties|sides)"\s*:'
+    r"|^\W*(?:now |please |also )?(?:report|say|state|add|include|list|output|record) "
+    r"(?:a |an |that |the )?(?:new )?(?:meetings?|agreements?|deals?|treaty|disputes?)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 

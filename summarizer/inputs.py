@@ -304,15 +304,27 @@ def _record(record: Any, fallback_id: str, where: str, warnings: tuple[str, ...]
     for key in ("title", "published", "url"):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise InputError(f"record '{key}' must be a string")
+    # JSON may escape lone surrogates ("\ud800") that no encoder accepts: replace them like
+    # invalid UTF-8, and say so.
+    fields = {k: _no_surrogates(record[k]) for k in ("text", "title", "url") if record.get(k)}
+    replaced = sum(n for _, n in fields.values())
+    if replaced:
+        warnings = (*warnings, f"{replaced} lone surrogate(s) replaced with U+FFFD")
     return Article(
-        id=str(id) if id not in (None, "") else fallback_id,
-        text=record["text"],
+        id=_no_surrogates(str(id))[0] if id not in (None, "") else fallback_id,
+        text=fields["text"][0] if "text" in fields else record["text"],
         source=where,
-        title=record.get("title"),
+        title=fields["title"][0] if "title" in fields else None,
         published=record.get("published") or None,
-        url=record.get("url"),
+        url=fields["url"][0] if "url" in fields else None,
         warnings=warnings,
     )
+
+
+def _no_surrogates(value: str) -> tuple[str, int]:
+    """`value` with lone surrogates replaced by U+FFFD, and how many there were."""
+    clean = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return clean, sum(1 for a, b in zip(value, clean, strict=True) if a != b)
 
 
 def _read_file(source: Source) -> Article:

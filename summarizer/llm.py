@@ -22,7 +22,9 @@ import instructor
 import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.processing.response import process_response
 from instructor.v2.core.hooks import Hooks
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -50,6 +52,9 @@ MODES: dict[str, instructor.Mode] = {
     "llama": instructor.Mode.JSON_SCHEMA,
 }
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Not retried, but the endpoint's fault rather than the request's: a rejected key, or a
+# server that does not serve this model. Another endpoint of a pool may still answer.
+_UNUSABLE_STATUS = frozenset({401, 403, 404})
 
 
 def pick_mode(config: Config) -> str:
@@ -58,13 +63,30 @@ def pick_mode(config: Config) -> str:
         return config.mode
     if config.embedded:
         return "llama"
-    return "tools" if "api.openai.com" in (config.base_url or "") else "json_schema"
+    openai_hosted = any("api.openai.com" in url for url in config.base_url or ())
+    return "tools" if openai_hosted else "json_schema"
+
+
+class EndpointDown(EndpointError):
+    """The endpoint itself failed (unreachable, overloaded, erroring), not the request:
+    another endpoint of a pool may answer the same request."""
 
 
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIConnectionError):  # includes timeouts and dropped connections
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
+
+
+def _refused(exc: BaseException) -> bool:
+    """A connection refused: nothing listens there, so retrying the same port is pointless
+    while other endpoints can take the request."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
@@ -100,13 +122,13 @@ class _CallState:
     def hooks(self) -> Hooks:
         hooks = Hooks()
         hooks.on("parse:error", self._on_parse_error)
-        hooks.on("completion:response", self._on_response)
+        hooks.on("completion:response", self.on_response)
         return hooks
 
     def _on_parse_error(self, *_: Any, **__: Any) -> None:
         self.parse_errors += 1
 
-    def _on_response(self, response: Any, *_: Any, **__: Any) -> None:
+    def on_response(self, response: Any, *_: Any, **__: Any) -> None:
         self.last_raw = _content(response)
         usage = getattr(response, "usage", None)
         if usage is not None:
@@ -142,15 +164,26 @@ def request_body(
 
 
 class LLM:
-    """Extraction requests against one endpoint, sync and async."""
+    """Extraction requests against one endpoint, sync and async.
+
+    `fail_over`: the endpoint is one of several, so a refused connection is given up at once
+    (as `EndpointDown`) instead of being retried with backoff.
+    """
 
     def __init__(
-        self, config: Config, base_url: str, endpoint: str, api_key: str | None = None
+        self,
+        config: Config,
+        base_url: str,
+        endpoint: str,
+        api_key: str | None = None,
+        *,
+        fail_over: bool = False,
     ) -> None:
         self.config = config
         self.base_url = base_url
         self.endpoint = endpoint  # stable identity for logs and cache keys (no port, no key)
         self.mode = pick_mode(config)
+        self.fail_over = fail_over
         key = api_key or (config.api_key.get_secret_value() if config.api_key else "sk-no-key")
         common = {"base_url": base_url, "api_key": key, "timeout": config.request_timeout}
         sync_client = openai.OpenAI(max_retries=0, **common)
@@ -170,9 +203,12 @@ class LLM:
         after = _retry_after(exc)
         return min(after, self.config.max_retry_time) if after is not None else backoff
 
+    def _retryable(self, exc: BaseException) -> bool:
+        return _transient(exc) and not (self.fail_over and _refused(exc))
+
     def _retry_args(self) -> dict[str, Any]:
         return {
-            "retry": retry_if_exception(_transient),
+            "retry": retry_if_exception(self._retryable),
             "wait": self._wait,
             "stop": stop_after_attempt(self.config.max_attempts)
             | stop_after_delay(self.config.max_retry_time),
@@ -187,9 +223,9 @@ class LLM:
 
     def _endpoint_error(self, exc: openai.APIError) -> EndpointError:
         body = exc.response.text if isinstance(exc, openai.APIStatusError) else None
-        return EndpointError(
-            f"endpoint {self.base_url} failed after retrying: {_describe(exc)}", raw=body
-        )
+        unusable = isinstance(exc, openai.APIStatusError) and exc.status_code in _UNUSABLE_STATUS
+        error = EndpointDown if _transient(exc) or unusable else EndpointError
+        return error(f"endpoint {self.base_url} failed after retrying: {_describe(exc)}", raw=body)
 
     def _sync_transport(self, create: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -231,8 +267,8 @@ class LLM:
                 **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return self._recover(exc, model, state, context)
-        return self._answer(value, state, context)
+            return _recover(exc, model, state, context, self.config.max_reasks)
+        return _answer(value, state, context)
 
     async def aextract(
         self,
@@ -251,50 +287,118 @@ class LLM:
                 **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return self._recover(exc, model, state, context)
-        return self._answer(value, state, context)
+            return _recover(exc, model, state, context, self.config.max_reasks)
+        return _answer(value, state, context)
 
-    def _answer(self, value: BaseModel, state: _CallState, context: dict[str, Any]) -> Answer:
-        return Answer(
-            value=value,
-            prompt_tokens=state.prompt_tokens,
-            completion_tokens=state.completion_tokens,
-            reasks=state.parse_errors,
-            warnings=list(context.get("warnings", [])),
-        )
 
-    def _recover(
-        self, exc: Exception, model: type[BaseModel], state: _CallState, context: dict[str, Any]
-    ) -> Answer:
-        """Salvage the last paid-for answer item by item, or fail carrying it."""
-        cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
-        if isinstance(cause, EndpointError):
-            raise cause from None
-        if isinstance(exc, InstructorRetryException) and not isinstance(
-            cause, ValidationError | json.JSONDecodeError | ValueError
-        ):
-            raise ExtractionError(
-                f"request failed: {_describe(cause)}", raw=state.last_raw
-            ) from exc
-        raw = state.last_raw
-        cut = isinstance(exc, IncompleteOutputException)
-        reason = (
-            "output cut off at max_tokens"
-            if cut
-            else f"output still invalid after {self.config.max_reasks} re-asks"
+def _answer(value: BaseModel, state: _CallState, context: dict[str, Any]) -> Answer:
+    return Answer(
+        value=value,
+        prompt_tokens=state.prompt_tokens,
+        completion_tokens=state.completion_tokens,
+        reasks=state.parse_errors,
+        warnings=list(context.get("warnings", [])),
+    )
+
+
+def _recover(
+    exc: Exception,
+    model: type[BaseModel],
+    state: _CallState,
+    context: dict[str, Any],
+    max_reasks: int,
+) -> Answer:
+    """Salvage the last paid-for answer item by item, or fail carrying it."""
+    cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
+    if isinstance(cause, EndpointError):
+        raise cause from None
+    if isinstance(exc, InstructorRetryException) and not isinstance(
+        cause, ValidationError | json.JSONDecodeError | ValueError
+    ):
+        raise ExtractionError(f"request failed: {_describe(cause)}", raw=state.last_raw) from exc
+    raw = state.last_raw
+    cut = isinstance(exc, IncompleteOutputException)
+    reason = (
+        "output cut off at max_tokens"
+        if cut
+        else f"output still invalid after {max_reasks} re-asks"
+        if max_reasks
+        else "output invalid and no re-ask possible"
+    )
+    if not raw:
+        raise ExtractionError(f"{reason}; no answer to salvage", raw=raw) from exc
+    lenient = {**context, "lenient": True, "warnings": []}
+    try:
+        data = jiter.from_json(raw.encode(), partial_mode="trailing-strings")
+        value = model.model_validate(data, context=lenient)
+    except (ValueError, ValidationError) as again:
+        first = str(again).splitlines()[0]
+        raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
+    answer = _answer(value, state, lenient)
+    answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
+    return answer
+
+
+class _Captured(Exception):
+    """Raised in place of sending a request whose body was only wanted."""
+
+
+def shaped_request(
+    config: Config,
+    messages: list[dict[str, str]],
+    max_tokens: int,
+    model: type[BaseModel],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON body `LLM.extract` sends for a request, without sending it (for the Batch API).
+
+    The body comes out of the same instructor patch the live path uses, stopped just before
+    the HTTP call, so the tools or response_format for the mode and instructor's templating
+    are exactly what `run` sends; `extra_body` is merged in as the OpenAI client does.
+    """
+    sent: list[dict[str, Any]] = []
+
+    def capture(*_: Any, **body: Any) -> Any:
+        sent.append(body)
+        raise _Captured
+
+    create = instructor.patch(create=capture, mode=MODES[pick_mode(config)])
+    try:
+        create(
+            response_model=model,
+            max_retries=0,
+            context=context,
+            **request_body(config, messages, max_tokens, model),
         )
-        if not raw:
-            raise ExtractionError(f"{reason}; no answer to salvage", raw=raw) from exc
-        lenient = {**context, "lenient": True, "warnings": []}
-        try:
-            data = jiter.from_json(raw.encode(), partial_mode="trailing-strings")
-            value = model.model_validate(data, context=lenient)
-        except (ValueError, ValidationError) as again:
-            first = str(again).splitlines()[0]
-            raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
-        answer = self._answer(value, state, lenient)
-        answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
-        return answer
+    except InstructorRetryException as exc:
+        if not isinstance(exc.__cause__, _Captured):
+            raise
+    body = dict(sent[0])
+    body.update(body.pop("extra_body", None) or {})
+    return body
+
+
+def validate_completion(
+    completion: dict[str, Any], model: type[BaseModel], mode: str, context: dict[str, Any]
+) -> Answer:
+    """A chat completion fetched outside the live path (a Batch API output line), parsed and
+    validated as `LLM.extract` would; no re-ask is possible, so an invalid or cut-off answer
+    is salvaged the same way (`_recover`) or fails as ExtractionError carrying it."""
+    response = ChatCompletion.model_validate(completion)
+    state = _CallState()
+    state.on_response(response)
+    try:
+        value = process_response(
+            response,
+            response_model=model,
+            stream=False,
+            validation_context=context,
+            strict=True,
+            mode=MODES[mode],
+        )
+    except (ValidationError, ValueError, IncompleteOutputException) as exc:
+        return _recover(exc, model, state, context, max_reasks=0)
+    return _answer(value, state, context)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -114,3 +114,9 @@ def contained(short: str, long: str) -> bool:
     """True when every word of `short` stands in `long` ("Maduro" in "Nicolás Maduro")."""
     a, b = name_words(short), name_words(long)
     return bool(a) and a <= b
+
+
+def stems(text: str) -> set[str]:
+    """5-letter stems of the folded words: "Russian" and "Russia", "Venezuelan" and
+    "Venezuela" meet, which is enough to tell whether a text mentions a name at all."""
+    return {w[:5] for w in fold(text).split() if len(w) > 2}

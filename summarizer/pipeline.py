@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -20,7 +20,8 @@ from summarizer import dates
 from summarizer.cache import ResponseCache, cache_key
 from summarizer.chunking import Sentence, chunk_sentences, estimate_tokens, split_sentences
 from summarizer.config import Config
-from summarizer.errors import ExtractionError, InputError
+from summarizer.endpoints import EndpointPool
+from summarizer.errors import ConfigError, ExtractionError, InputError
 from summarizer.extraction import (
     FOUND,
     KIND_WORDS,
@@ -29,7 +30,7 @@ from summarizer.extraction import (
     SentenceReport,
     extraction_context,
 )
-from summarizer.llm import LLM, Answer, pick_mode, request_body
+from summarizer.llm import Answer, pick_mode, request_body
 from summarizer.merge import merge_duplicates
 from summarizer.prompts import build_messages, cue_sentences, prompt_version
 from summarizer.resolve import Article, build_summary
@@ -99,7 +100,7 @@ class _Tally:
         self.hits += hit
         self.warnings.extend(answer.warnings)
 
-    def failed(self, pending: _Pending, exc: ExtractionError) -> None:
+    def failed(self, pending: Pending, exc: ExtractionError) -> None:
         """One failed optional question costs its answer, not the article."""
         if pending.ask.required:
             raise exc
@@ -107,12 +108,13 @@ class _Tally:
 
 
 @dataclass
-class _Pending:
-    """A request the cache could not answer."""
+class Pending:
+    """A request the cache could not answer; `key` is its cache key."""
 
     messages: list[dict[str, str]]
     ask: Ask
     context: dict[str, Any]
+    key: str
 
     @property
     def args(self) -> tuple[Any, ...]:
@@ -120,18 +122,65 @@ class _Pending:
 
 
 Plan = Generator[Ask, BaseModel | None, Extraction]
-Steps = Generator[_Pending, Answer | None, Extraction]
+Steps = Generator[Pending, Answer | None, Extraction]
+
+
+class Extractor(Protocol):
+    """What answers requests: an endpoint pool, or answers fetched from the Batch API."""
+
+    def extract(
+        self,
+        messages: list[dict[str, str]],
+        model: type[BaseModel],
+        context: dict[str, Any],
+        max_tokens: int,
+    ) -> Answer: ...
+
+    async def aextract(
+        self,
+        messages: list[dict[str, str]],
+        model: type[BaseModel],
+        context: dict[str, Any],
+        max_tokens: int,
+    ) -> Answer: ...
+
+
+def request_key(
+    config: Config, messages: list[dict[str, str]], model: type[BaseModel], max_tokens: int
+) -> str:
+    """The cache key of one request: what shapes the answer, never which endpoint of a pool
+    gives it (see `endpoints.pool_id`) nor the API key."""
+    from summarizer.embedded import endpoint_id
+
+    return cache_key(
+        endpoint=endpoint_id(config),
+        prompt_version=prompt_version(),
+        mode=pick_mode(config),
+        request=request_body(config, messages, max_tokens, model),
+    )
+
+
+def _article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
+    """One request per chunk, none depending on another's answer."""
+    return [
+        Ask(
+            "article",
+            Extraction,
+            min(_MAX_OUTPUT_TOKENS, _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(chunk)),
+            chunk,
+            example=True,
+            required=True,
+        )
+        for chunk in chunks
+    ]
 
 
 def _article_plan(chunks: list[list[Sentence]]) -> Plan:
     """Everything in one request per chunk: cheapest in calls, weakest in recall on small
     models."""
     parts: list[Extraction] = []
-    for chunk in chunks:
-        budget = min(
-            _MAX_OUTPUT_TOKENS, _BASE_OUTPUT_TOKENS + _OUTPUT_TOKENS_PER_SENTENCE * len(chunk)
-        )
-        answer = yield Ask("article", Extraction, budget, chunk, example=True, required=True)
+    for ask in _article_asks(chunks):
+        answer = yield ask
         assert isinstance(answer, Extraction)
         parts.append(answer)
     first = parts[0]
@@ -205,10 +254,12 @@ PLANS: dict[str, Callable[[list[list[Sentence]]], Plan]] = {
 class Summarizer:
     """Summarise articles with one configuration; reuse it across a batch."""
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, llm: Extractor | None = None) -> None:
+        """`llm` answers the requests the cache cannot; by default the configured endpoints
+        (or the embedded model), started on first use."""
         self.config = config or Config.load()
         self.cache = ResponseCache(self.config.cache_dir, self.config.cache)
-        self._llm: LLM | None = None
+        self._llm = llm
 
     def __enter__(self) -> Summarizer:
         return self
@@ -232,16 +283,17 @@ class Summarizer:
         return endpoint_id(self.config)
 
     @property
-    def llm(self) -> LLM:
+    def llm(self) -> Extractor:
         """The client, created on first use so cache hits never start the embedded model."""
         if self._llm is None:
-            if self.config.embedded:
+            if self.config.base_url is None:
                 from summarizer.embedded import get_server
 
                 server = get_server(self.config)
-                self._llm = LLM(self.config, server.base_url, self.endpoint, server.api_key)
+                urls, key = [server.base_url], server.api_key
             else:
-                self._llm = LLM(self.config, str(self.config.base_url), self.endpoint)
+                urls, key = list(self.config.base_url), None
+            self._llm = EndpointPool(self.config, urls, self.endpoint, key)
         return self._llm
 
     def _article(
@@ -279,13 +331,7 @@ class Summarizer:
                     f"article needs about {needed:,} tokens with its answer; the embedded "
                     f"model's context is {self.config.n_ctx:,} tokens (raise --n-ctx)"
                 )
-        key = cache_key(
-            endpoint=self.endpoint,
-            prompt_version=prompt_version(),
-            mode=pick_mode(self.config),
-            request=request_body(self.config, messages, ask.max_tokens, ask.model),
-        )
-        return messages, key
+        return messages, request_key(self.config, messages, ask.model, ask.max_tokens)
 
     def estimate_prompt_tokens(self, text: str) -> int:
         """Prompt tokens of an article's first request, without calling the model (--dry-run)."""
@@ -293,6 +339,32 @@ class Summarizer:
         first = next(PLANS[self.config.strategy](self._chunks(article)))
         messages, _ = self._request(article, first)
         return sum(estimate_tokens(m["content"]) for m in messages)
+
+    def batch_requests(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        title: str | None = None,
+        published: dt.date | str | None = None,
+    ) -> list[Pending]:
+        """An article's requests that the cache cannot answer, all at once, for the Batch API.
+
+        The Batch API cannot chain a request on an earlier answer, so only the "article"
+        strategy qualifies: one request per chunk, none depending on another.
+        """
+        if self.config.strategy != "article":
+            raise ConfigError(
+                "the Batch API needs the article strategy (one request per article): "
+                "the sentences strategy asks questions that depend on earlier answers"
+            )
+        article = self._article(text, id, title, published)
+        wanted = []
+        for ask in _article_asks(self._chunks(article)):
+            messages, key = self._request(article, ask)
+            if self.cache.get(key) is None:
+                wanted.append(Pending(messages, ask, extraction_context(article.sentences), key))
+        return wanted
 
     def _cached(self, key: str, article: Article, ask: Ask) -> Answer | None:
         value = self.cache.get(key)
@@ -340,9 +412,7 @@ class Summarizer:
             ),
         )
 
-    def _steps(
-        self, article: Article, tally: _Tally
-    ) -> Generator[_Pending, Answer | None, Extraction]:
+    def _steps(self, article: Article, tally: _Tally) -> Steps:
         """Run the plan, answering from the cache where possible; yield what must be asked."""
         chunks = self._chunks(article)
         tally.chunks = len(chunks)
@@ -357,7 +427,7 @@ class Summarizer:
             answer = self._cached(key, article, ask)
             hit = answer is not None
             if answer is None:
-                answer = yield _Pending(messages, ask, extraction_context(article.sentences))
+                answer = yield Pending(messages, ask, extraction_context(article.sentences), key)
                 if answer is not None:
                     self._store(key, answer)
             reply = None

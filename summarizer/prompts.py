@@ -24,7 +24,9 @@ from summarizer.schema import ArticleSummary
 
 PROMPTS_ENV = "SUMMARIZER_PROMPTS_DIR"
 # Our delimiter and chat-template tokens inside an article are defused so they stay data.
-_CONTROL = re.compile(r"</?article>|<\|[^|<>]{1,40}\|>|<</?SYS>>|\[/?INST\]", re.IGNORECASE)
+_CONTROL = re.compile(
+    r"</?article>|<\|[^|<>]{1,40}\|>|<</?SYS>>|\[/?INST\]|<(?:start|end)_of_turn>", re.IGNORECASE
+)
 
 
 def prompts_dir() -> Path:
@@ -96,9 +98,10 @@ def build_messages(
     system = prompts["system.txt"].strip()
     if example:
         system += "\n\n" + prompts["example.txt"].strip()
-    context = "".join(
-        f"{label}: {value}\n"
-        for label, value in (("Title", title), ("Published", published))
+    known = (("Title", title), ("Published", published))
+    context = "".join(  # the title is the caller's data too: defused like the article
+        f"{label}: {_CONTROL.sub(_defuse, ' '.join(str(value).split()))}\n"
+        for label, value in known
         if value
     )
     body = _CONTROL.sub(_defuse, number_sentences(sentences))

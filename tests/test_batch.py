@@ -213,13 +213,13 @@ def test_rpm_spaces_request_starts(stub: StubServer, config: Path, tmp_path: Pat
     # at the server, so the first connection's set-up blurs the spacing a little.
     assert len(starts) == 4 and max(starts) - min(starts) > 0.35
 
-    # Cache hits send nothing, so they give their slot back: at 60/min a rerun over cached
-    # articles would take 3 s if they waited.
+    # Cache hits send nothing, so they give their slot back: at 1/min a rerun over cached
+    # articles would take 3 minutes if they waited (the bound is loose for loaded machines).
     (tmp_path / "r.jsonl").unlink()
     began = time.monotonic()
-    slow_limit = ("--out", str(tmp_path / "r.jsonl"), "--rpm", "60")
+    slow_limit = ("--out", str(tmp_path / "r.jsonl"), "--rpm", "1")
     assert invoke(config, str(tmp_path / "in"), *slow_limit).exit_code == 0
-    assert time.monotonic() - began < 1.5
+    assert time.monotonic() - began < 60
     assert len(starts) == 4
 
 

@@ -217,18 +217,45 @@ def test_a_short_outage_is_bridged_by_transport_retries(stub: StubServer, tmp_pa
 # -- limits -------------------------------------------------------------------------------
 
 
-def test_embedded_context_limit_is_named_before_the_model_starts(tmp_path: Path) -> None:
-    """The embedded backend's context (--n-ctx) is checked from the prompt size: an article
-    that cannot fit is rejected naming both numbers, and no model is started for it."""
-    config = Config(cache_dir=tmp_path / "cache", n_ctx=2048, strategy="article")
-    long = "\n".join(f"Officials met in Caracas on day {n} to discuss oil." for n in range(400))
-    with Summarizer(config) as s:
-        with pytest.raises(InputError) as info:
-            s.summarize(long)
-        assert s._llm is None  # nothing was started to find this out
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting the embedded model fails the test at once: these tests must never run it."""
+
+    def refuse(config: Config) -> None:
+        raise AssertionError("the embedded model was about to start")
+
+    monkeypatch.setattr("summarizer.embedded.get_server", refuse)
+
+
+RUN_ON = "officials met in Caracas and talked about oil and gas " * 700  # one long sentence
+
+
+def test_embedded_context_limit_is_named_before_the_model_starts(
+    tmp_path: Path, no_model: None
+) -> None:
+    """Long articles are read in chunks of whole sentences; one sentence too long for the
+    embedded model's context (--n-ctx) cannot be, so the article is rejected naming both
+    numbers (never truncated), and no model is started to find that out."""
+    config = Config(cache_dir=tmp_path / "cache", strategy="article")
+    with Summarizer(config) as s, pytest.raises(InputError) as info:
+        s.summarize(f"{RUN_ON}.")
     reason = info.value.reason
-    assert "the embedded model's context is 2,048 tokens (raise --n-ctx)" in reason
+    assert "the embedded model's context is 8,192 tokens (raise --n-ctx)" in reason
     assert re.match(r"article needs about [\d,]+ tokens", reason)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs fix in summarizer/pipeline.py: every chunk's fit is checked only when its "
+    "request is built, so the chunks before an oversized sentence are paid for (and the "
+    "embedded model started) before the article is rejected (see the hardening report)",
+)
+def test_an_article_that_cannot_fit_is_rejected_before_anything_is_asked(
+    tmp_path: Path, no_model: None
+) -> None:
+    config = Config(cache_dir=tmp_path / "cache", strategy="article")
+    with Summarizer(config) as s, pytest.raises(InputError, match="raise --n-ctx"):
+        s.summarize(f"Talks in Caracas\n\n{RUN_ON}.")
 
 
 @pytest.mark.xfail(
