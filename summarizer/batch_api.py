@@ -30,7 +30,7 @@ from openai.types import Batch
 from pydantic import BaseModel, Field, SecretStr
 from rich.console import Console
 
-from summarizer.batch import DEFAULT_CONCURRENCY, BatchReport, pending, run_batch
+from summarizer.batch import BatchReport, pending, run_batch
 from summarizer.config import Config
 from summarizer.errors import ConfigError, InputError, SummarizerError
 from summarizer.inputs import Article, InputProblem, Inputs, scan_inputs
@@ -121,6 +121,30 @@ class Submitted:
     jobs: list[Job] = field(default_factory=list)
 
 
+@dataclass
+class _Group:
+    """One batch in the making: whole articles, each distinct request once (two articles
+    with the same text make the same request)."""
+
+    ids: list[str] = field(default_factory=list)
+    lines: dict[str, bytes] = field(default_factory=dict)  # input lines by custom_id
+    size: int = 0
+
+    def fits(self, lines: dict[str, bytes]) -> bool:
+        new = [line for key, line in lines.items() if key not in self.lines]
+        return not self.lines or (
+            len(self.lines) + len(new) <= MAX_REQUESTS
+            and self.size + sum(map(len, new)) <= MAX_BYTES
+        )
+
+    def add(self, id: str, lines: dict[str, bytes]) -> None:
+        self.ids.append(id)
+        for key, line in lines.items():
+            if key not in self.lines:
+                self.lines[key] = line
+                self.size += len(line)
+
+
 def submit(paths: list[str], config: Config, out: Path) -> Submitted:
     """Upload the requests of every article not yet in `out` and create the batches.
 
@@ -142,21 +166,16 @@ def submit(paths: list[str], config: Config, out: Path) -> Submitted:
     inputs = scan_inputs(paths)
     sources, problems, skipped = pending(inputs, out)
     report = Submitted(skipped=skipped, problems=[_problem(p) for p in problems])
-    # Batches of whole articles: (ids, input lines, bytes). Input problems ride along in the
-    # first, so that collect records them in errors.jsonl like a run would.
-    groups: list[tuple[list[str], list[bytes], int]] = [([p.id for p in problems], [], 0)]
-    seen: set[str] = set()  # identical requests (same text) are asked once
+    # Input problems ride along in the first batch, so that collect records them in
+    # errors.jsonl like a run would.
+    groups = [_Group(ids=[p.id for p in problems])]
     with Summarizer(config) as summarizer:
         for source in sources:
-            lines = _requests(summarizer, source.read(), report, seen)
-            size = sum(map(len, lines))
-            ids, batch, used = groups[-1]
-            if batch and (len(batch) + len(lines) > MAX_REQUESTS or used + size > MAX_BYTES):
-                groups.append(([], [], 0))
-                ids, batch, used = groups[-1]
-            ids.append(source.id)
-            batch.extend(lines)
-            groups[-1] = (ids, batch, used + size)
+            lines = _requests(summarizer, source.read(), report)
+            if not groups[-1].fits(lines):
+                groups.append(_Group())
+            groups[-1].add(source.id, lines)
+    report.requests = sum(len(group.lines) for group in groups)
     if not report.requests:
         return report
     state = State(
@@ -164,12 +183,13 @@ def submit(paths: list[str], config: Config, out: Path) -> Submitted:
         settings=config.model_dump(mode="json", exclude={"api_key"}),
     )
     api = client(config)
-    for ids, batch, _ in groups:
-        upload = api.files.create(file=("batch.jsonl", b"".join(batch)), purpose="batch")
+    for group in groups:
+        content = b"".join(group.lines.values())
+        upload = api.files.create(file=("batch.jsonl", content), purpose="batch")
         created = api.batches.create(
             input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
         )
-        job = Job(id=created.id, input_file_id=upload.id, requests=len(batch), ids=ids)
+        job = Job(id=created.id, input_file_id=upload.id, requests=len(group.lines), ids=group.ids)
         state.jobs.append(job)
         state.save(where)  # after each batch: one created is never forgotten
         report.jobs.append(job)
@@ -177,25 +197,22 @@ def submit(paths: list[str], config: Config, out: Path) -> Submitted:
 
 
 def _requests(
-    summarizer: Summarizer, item: Article | InputProblem, report: Submitted, seen: set[str]
-) -> list[bytes]:
-    """The batch input lines for one article (none when the cache answers it all)."""
+    summarizer: Summarizer, item: Article | InputProblem, report: Submitted
+) -> dict[str, bytes]:
+    """The batch input lines of one article by custom_id (none if the cache answers all)."""
     if isinstance(item, InputProblem):
         report.problems.append(_problem(item))
-        return []
+        return {}
     try:
         wanted = summarizer.batch_requests(
             item.text, id=item.id, title=item.title, published=item.published
         )
     except InputError as exc:
         report.problems.append(_problem(InputProblem(item.id, item.source, exc.reason)))
-        return []
+        return {}
     report.articles += 1
-    lines = []
+    lines = {}
     for request in wanted:
-        if request.key in seen:
-            continue
-        seen.add(request.key)
         body = shaped_request(
             summarizer.config,
             request.messages,
@@ -204,8 +221,7 @@ def _requests(
             request.context,
         )
         line = {"custom_id": request.key, "method": "POST", "url": ENDPOINT, "body": body}
-        lines.append(json.dumps(line, ensure_ascii=False).encode() + b"\n")
-    report.requests += len(lines)
+        lines[request.key] = json.dumps(line, ensure_ascii=False).encode() + b"\n"
     return lines
 
 
@@ -279,13 +295,7 @@ def collect(
         missing = "; ".join(notes) or "the article changed since it was submitted"
         with Summarizer(config, llm=BatchAnswers(config, answers, missing)) as summarizer:
             done.report = run_batch(
-                chosen,
-                summarizer,
-                out,
-                concurrency=DEFAULT_CONCURRENCY,
-                console=console,
-                verbose=verbose,
-                quiet=quiet,
+                chosen, summarizer, out, console=console, verbose=verbose, quiet=quiet
             )
         if not done.report.interrupted:
             for job in ready:

@@ -72,8 +72,27 @@ class EndpointDown(EndpointError):
     another endpoint of a pool may answer the same request."""
 
 
+# Fields that frame an answer but say nothing by themselves: an answer cut off after them
+# has nothing worth keeping.
+_FRAME = frozenset({"title", "dateline", "actors"})
+
+
+class _NotACompletion(Exception):
+    """A 200 whose body is no chat completion (a proxy's error page): an endpoint fault."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__("the endpoint answered with something that is not a chat completion")
+        self.body = body
+
+
+def _completion(response: Any) -> Any:
+    if not getattr(response, "choices", None):
+        raise _NotACompletion(str(response)[:2000])
+    return response
+
+
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes timeouts and dropped connections
+    if isinstance(exc, openai.APIConnectionError | _NotACompletion):  # incl. timeouts, drops
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
 
@@ -185,6 +204,7 @@ class LLM:
         self.mode = pick_mode(config)
         self.fail_over = fail_over
         key = api_key or (config.api_key.get_secret_value() if config.api_key else "sk-no-key")
+        self._key = key
         common = {"base_url": base_url, "api_key": key, "timeout": config.request_timeout}
         sync_client = openai.OpenAI(max_retries=0, **common)
         async_client = openai.AsyncOpenAI(max_retries=0, **common)
@@ -221,31 +241,47 @@ class LLM:
             ),
         }
 
+    def _redact(self, text: str | None) -> str | None:
+        """An endpoint may echo the key back in an error: it never goes further."""
+        if text and self._key and self._key in text:
+            return text.replace(self._key, "[API key]")
+        return text
+
     def _endpoint_error(self, exc: openai.APIError) -> EndpointError:
-        body = exc.response.text if isinstance(exc, openai.APIStatusError) else None
+        body = self._redact(exc.response.text) if isinstance(exc, openai.APIStatusError) else None
         unusable = isinstance(exc, openai.APIStatusError) and exc.status_code in _UNUSABLE_STATUS
         error = EndpointDown if _transient(exc) or unusable else EndpointError
         return error(f"endpoint {self.base_url} failed after retrying: {_describe(exc)}", raw=body)
 
+    def _not_a_completion(self, exc: _NotACompletion) -> EndpointError:
+        return EndpointError(f"endpoint {self.base_url}: {exc}", raw=self._redact(exc.body))
+
     def _sync_transport(self, create: Callable[..., Any]) -> Callable[..., Any]:
+        def once(*args: Any, **kwargs: Any) -> Any:
+            return _completion(create(*args, **kwargs))
+
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
-                return Retrying(**self._retry_args())(create, *args, **kwargs)
+                return Retrying(**self._retry_args())(once, *args, **kwargs)
             except openai.APIError as exc:
                 raise self._endpoint_error(exc) from exc
+            except _NotACompletion as exc:
+                raise self._not_a_completion(exc) from exc
 
         return call
 
     def _async_transport(self, create: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         async def once(*args: Any, **kwargs: Any) -> Any:
             # openai's decorated create hides that it is a coroutine function from tenacity.
-            return await create(*args, **kwargs)
+            return _completion(await create(*args, **kwargs))
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await AsyncRetrying(**self._retry_args())(once, *args, **kwargs)
             except openai.APIError as exc:
                 raise self._endpoint_error(exc) from exc
+            except _NotACompletion as exc:
+                raise self._not_a_completion(exc) from exc
 
         return call
 
@@ -334,6 +370,8 @@ def _recover(
     except (ValueError, ValidationError) as again:
         first = str(again).splitlines()[0]
         raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
+    if cut and not any(v for k, v in value.model_dump().items() if k not in _FRAME):
+        raise ExtractionError(f"{reason} before anything usable", raw=raw) from exc
     answer = _answer(value, state, lenient)
     answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
     return answer

@@ -9,9 +9,10 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -30,11 +31,14 @@ from summarizer.extraction import (
     SentenceReport,
     extraction_context,
 )
+from summarizer.inputs import check_text
 from summarizer.llm import Answer, pick_mode, request_body
 from summarizer.merge import merge_duplicates
 from summarizer.prompts import build_messages, cue_sentences, prompt_version
 from summarizer.resolve import Article, build_summary
 from summarizer.schema import Result, RunInfo
+
+log = logging.getLogger(__name__)
 
 # Output budgets: generation dominates the cost on a CPU, and a cap stops a looping model.
 _BASE_OUTPUT_TOKENS = 400
@@ -45,9 +49,9 @@ _TASK_TOKENS = {"overview": 200, "classify": 16, "items": 700}
 
 
 def _check_text(text: str, max_chars: int) -> None:
-    """Reject what cannot be an article before anything is paid for."""
-    if not text.strip():
-        raise InputError("empty article: no text to summarise")
+    """Reject what cannot be an article before anything is paid for (the batch's reader
+    applies the same checks, so the library and the CLI judge an article alike)."""
+    check_text(text)
     if "\x00" in text:
         raise InputError("binary data, not text (NUL bytes found)")
     if len(text) > max_chars:
@@ -184,9 +188,10 @@ def _article_plan(chunks: list[list[Sentence]]) -> Plan:
         assert isinstance(answer, Extraction)
         parts.append(answer)
     first = parts[0]
-    return _combined(
-        Overview(title=first.title, dateline=first.dateline, summary=first.summary), parts
+    overview = Overview.model_construct(  # already validated (or salvaged) as part of `first`
+        title=first.title, dateline=first.dateline, summary=first.summary
     )
+    return _combined(overview, parts)
 
 
 def _sentences_plan(chunks: list[list[Sentence]]) -> Plan:
@@ -220,7 +225,7 @@ def _sentences_plan(chunks: list[list[Sentence]]) -> Plan:
             if items is not None:
                 found.append(_anchored(items, s.n))
     if not isinstance(overview, Overview):
-        overview = Overview(title=None, dateline=None, summary="")
+        overview = Overview.model_construct(title=None, dateline=None, summary="")
     return _combined(overview, found)
 
 
@@ -312,7 +317,21 @@ class Summarizer:
         """The article in pieces that fit the model's context with room for the answer."""
         context = self.config.n_ctx if self.config.embedded else self.config.context_tokens
         budget = max(256, (context - _INSTRUCTION_TOKENS) // 2)
-        return chunk_sentences(article.sentences, budget) or [article.sentences]
+        chunks = chunk_sentences(article.sentences, budget) or [article.sentences]
+        # Checked before the first request, so nothing is paid for an article that fails.
+        for chunk in chunks:
+            needed = sum(estimate_tokens(s.text) + 3 for s in chunk)
+            if needed > context - _INSTRUCTION_TOKENS:
+                limit = (
+                    f"the embedded model's context is {context:,} tokens (raise --n-ctx)"
+                    if self.config.embedded
+                    else f"the model's context is {context:,} tokens (set context_tokens)"
+                )
+                raise InputError(
+                    f"article needs about {needed + _INSTRUCTION_TOKENS:,} tokens for one "
+                    f"passage without a sentence break; {limit}"
+                )
+        return chunks
 
     def _request(self, article: Article, ask: Ask) -> tuple[list[dict[str, str]], str]:
         """The messages for one ask and the cache key of the whole request."""
@@ -367,17 +386,22 @@ class Summarizer:
         return wanted
 
     def _cached(self, key: str, article: Article, ask: Ask) -> Answer | None:
+        """The cached answer, or None; an entry of the wrong shape is a miss, not a crash."""
         value = self.cache.get(key)
         if value is None:
             return None
         context = extraction_context(article.sentences, lenient=True)
-        return Answer(
-            value=ask.model.model_validate(value["value"], context=context),
-            prompt_tokens=value["prompt_tokens"],
-            completion_tokens=value["completion_tokens"],
-            reasks=value["reasks"],
-            warnings=value["warnings"],
-        )
+        try:
+            return Answer(
+                value=ask.model.model_validate(value["value"], context=context),
+                prompt_tokens=value["prompt_tokens"],
+                completion_tokens=value["completion_tokens"],
+                reasks=value["reasks"],
+                warnings=value["warnings"],
+            )
+        except (KeyError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
+            log.warning("cache entry %s unusable (%s): asking again", key[:12], exc)
+            return None
 
     def _store(self, key: str, answer: Answer) -> None:
         self.cache.set(
@@ -423,6 +447,8 @@ class Summarizer:
                 ask = plan.send(reply)
             except StopIteration as done:
                 return done.value
+            if self.config.max_output_tokens:  # the user's cap on every answer
+                ask = replace(ask, max_tokens=min(ask.max_tokens, self.config.max_output_tokens))
             messages, key = self._request(article, ask)
             answer = self._cached(key, article, ask)
             hit = answer is not None

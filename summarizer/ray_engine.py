@@ -2,7 +2,7 @@
 
 The articles become a Ray Data dataset; a pool of Ray actors (workers) each hold one
 `Summarizer`, so they run the very same pipeline (prompts, validation, grounding, response
-cache) on up to `--concurrency` articles at a time each, in threads. The driver (this
+cache) on up to `--concurrency` articles at a time each, on an event loop. The driver (this
 process) keeps what makes a run safe to stop and resume: it works out what is pending and
 writes every outcome as blocks complete through the same `batch.Run` as the local engine
 (results JSONL, errors.jsonl, progress, --max-cost, the endpoint breaker). So the output
@@ -19,11 +19,12 @@ should share the cache folder if answers are to be reused across nodes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -36,7 +37,7 @@ from summarizer.pipeline import Summarizer
 from summarizer.schema import Result
 
 LOCAL_CPUS = 2
-_ROWS_PER_BLOCK = 2  # batches per dataset block: small blocks stream results back sooner
+_BATCHES_PER_BLOCK = 2  # small dataset blocks stream results back sooner
 
 Outcome = InputProblem | tuple[Article, Result | SummarizerError]
 
@@ -62,9 +63,11 @@ def check(config: Config) -> None:
 class StartTimes:
     """Request starts per endpoint, at most `rpm` a minute each, for every worker at once.
 
-    Run as one Ray actor: a worker asks for a slot and gets the seconds to wait before using
-    it, so slots are spaced 60/rpm seconds apart per endpoint whatever the number of workers
-    (no bursts), and clocks of different nodes never need to agree.
+    Run as one Ray actor: a worker reserves the next free slot of an endpoint and waits for
+    it, so starts are spaced 60/rpm seconds apart per endpoint whatever the number of
+    workers, and idle time is never saved up into a burst. Slots are wall-clock times, so
+    the time a reservation takes to reach a worker does not shift its start (the nodes'
+    clocks are assumed to agree, as NTP keeps them within milliseconds).
     """
 
     def __init__(self, rpm: float) -> None:
@@ -72,38 +75,49 @@ class StartTimes:
         self._next: dict[str, float] = {}
 
     def reserve(self, url: str) -> float:
-        now = time.monotonic()
+        """The wall-clock time (time.time()) at which the caller may start a request."""
+        now = time.time()
         start = max(now, self._next.get(url, now))
         self._next[url] = start + self.interval
-        return start - now
+        return start
 
 
 class _Worker:
-    """One actor of the pool: one Summarizer, `concurrency` articles at a time."""
+    """One actor of the pool: one Summarizer, up to a batch (`concurrency` articles) at a time.
 
-    def __init__(self, config: Config, concurrency: int, start_times: Any) -> None:
+    The articles run on one event loop, as in the local engine: the pipeline's own work
+    stays on one thread (its sentence splitter is not thread-safe), the requests overlap.
+    """
+
+    def __init__(self, config: Config, start_times: Any) -> None:
         ray = _ray()
         throttle: Throttle | None = None
         if start_times is not None:
 
             def throttle(url: str) -> float:
-                return float(ray.get(start_times.reserve.remote(url)))
+                return max(0.0, ray.get(start_times.reserve.remote(url)) - time.time())
 
         assert config.base_url is not None  # RayEngine refuses the embedded model
         pool = EndpointPool(config, config.base_url, pool_id(config), throttle=throttle)
         self.summarizer = Summarizer(config, llm=pool)
-        self.threads = ThreadPoolExecutor(concurrency, thread_name_prefix="summarize")
+        # One loop for the actor's life: the endpoint clients' connections belong to it.
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
         sources = [pickle.loads(data) for data in batch["source"]]
-        return {"outcome": [pickle.dumps(o) for o in self.threads.map(self._one, sources)]}
+        outcomes = asyncio.run_coroutine_threadsafe(self._all(sources), self.loop).result()
+        return {"outcome": [pickle.dumps(o) for o in outcomes]}
 
-    def _one(self, source: Source) -> Outcome:
-        item = source.read()
+    async def _all(self, sources: list[Source]) -> list[Outcome]:
+        return await asyncio.gather(*map(self._one, sources))
+
+    async def _one(self, source: Source) -> Outcome:
+        item = await asyncio.to_thread(source.read)  # HTML extraction must not block the loop
         if isinstance(item, InputProblem):
             return item
         try:
-            outcome: Result | SummarizerError = self.summarizer.summarize(
+            outcome: Result | SummarizerError = await self.summarizer.asummarize(
                 item.text, id=item.id, title=item.title, published=item.published
             )
         except SummarizerError as exc:
@@ -143,7 +157,6 @@ class RayEngine:
                 ray.shutdown()
 
     def _start(self, ray: Any) -> None:
-        logging.getLogger("ray").setLevel(logging.ERROR)
         if self.address:
             ray.init(address=self.address, logging_level=logging.ERROR)
         else:
@@ -154,20 +167,20 @@ class RayEngine:
     ) -> Iterator[Outcome]:
         """Each article's outcome as soon as its block is done, in no particular order."""
         context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # the run has its own
+        context.enable_progress_bars = False  # the run shows its own progress
+        for handler in logging.getLogger("ray.data").handlers:  # and its own summary
+            if not isinstance(handler, logging.FileHandler):
+                handler.setLevel(logging.ERROR)
         workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         start_times = ray.remote(num_cpus=0)(StartTimes).remote(self.rpm) if self.rpm else None
         rows = [{"source": pickle.dumps(s)} for s in sources]
-        blocks = -(-len(rows) // (run.concurrency * _ROWS_PER_BLOCK))
+        blocks = -(-len(rows) // (run.concurrency * _BATCHES_PER_BLOCK))
+
         dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             _Worker,
             batch_size=run.concurrency,
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
-            fn_constructor_kwargs={
-                "config": config,
-                "concurrency": run.concurrency,
-                "start_times": start_times,
-            },
+            fn_constructor_kwargs={"config": config, "start_times": start_times},
             num_cpus=1,
         )
         for row in dataset.iter_rows():

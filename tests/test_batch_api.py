@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from summarizer import batch_api
 from summarizer.batch_api import State, state_path
 from summarizer.cli import app
 from summarizer.schema import Result
@@ -34,6 +35,7 @@ from tests.test_batch import (
     error_lines,
     invoke,
     output_ids,
+    story,
     write_config,
     write_stories,
 )
@@ -357,3 +359,20 @@ def test_submit_refuses_what_it_cannot_do(api: BatchServer, tmp_path: Path) -> N
     code, output = batch(config, "submit", str(tmp_path / "corpus"), "--out", str(out))
     assert code == 2 and "batch_1 not collected yet" in output
     assert len(api.batches) == 1
+
+
+def test_more_requests_than_a_batch_takes_make_several_batches(
+    api: BatchServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_api, "MAX_REQUESTS", 2)
+    api.polls = 0
+    ids = write_stories(tmp_path / "corpus", 3)
+    (tmp_path / "corpus" / "copy.txt").write_text(story(0))  # s00's text: the same request
+    config = settings(tmp_path, api)
+    out = tmp_path / "results.jsonl"
+    code, output = batch(config, "submit", str(tmp_path / "corpus"), "--out", str(out))
+    assert code == 0 and "3 requests for 4 articles in batch batch_1, batch_2" in output
+    assert [len(api.uploaded(n)) for n in range(2)] == [2, 1]
+    code, output = batch(config, "collect", "--out", str(out))
+    assert code == 0, output
+    assert sorted(output_ids(out)) == sorted(["copy", *ids])

@@ -127,11 +127,6 @@ def test_a_damaged_entry_is_a_miss_not_a_crash(stub: StubServer, stub_config: Co
     assert len(stub.requests) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/pipeline.py Summarizer._cached: a cached value of the "
-    "wrong shape (KeyError, ValidationError) must be a miss (see the hardening report)",
-)
 def test_a_cached_value_of_the_wrong_shape_is_a_miss(stub: StubServer, stub_config: Config) -> None:
     stub.push(Reply(article_reply()), Reply(article_reply()))
     with Summarizer(stub_config) as s:

@@ -128,12 +128,6 @@ def test_every_fault_is_retried_or_reported_and_a_rerun_asks_only_the_rest(
     assert "6 already done" in again.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/llm.py transport: a 200 whose body is not a chat "
-    "completion is an endpoint fault (retried, then EndpointError naming the body), not "
-    "invalid model output re-asked with the error (see the hardening report)",
-)
 def test_a_non_json_200_body_is_an_endpoint_fault(stub: StubServer, stub_config: Config) -> None:
     stub.push(*[Reply(body=b"<html>502 Bad Gateway</html>", content_type="text/html")] * 9)
     with Summarizer(stub_config) as s, pytest.raises(EndpointError) as info:
@@ -142,12 +136,6 @@ def test_a_non_json_200_body_is_an_endpoint_fault(stub: StubServer, stub_config:
     assert len(stub.requests) == stub_config.max_attempts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/llm.py _recover: an answer cut off by max_tokens before "
-    "any item or summary is a failure (ExtractionError), not an empty result marked done "
-    "(see the hardening report)",
-)
 def test_an_answer_cut_off_before_anything_useful_is_a_failure(
     stub: StubServer, stub_config: Config
 ) -> None:
@@ -244,12 +232,6 @@ def test_embedded_context_limit_is_named_before_the_model_starts(
     assert re.match(r"article needs about [\d,]+ tokens", reason)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/pipeline.py: every chunk's fit is checked only when its "
-    "request is built, so the chunks before an oversized sentence are paid for (and the "
-    "embedded model started) before the article is rejected (see the hardening report)",
-)
 def test_an_article_that_cannot_fit_is_rejected_before_anything_is_asked(
     tmp_path: Path, no_model: None
 ) -> None:
@@ -258,11 +240,6 @@ def test_an_article_that_cannot_fit_is_rejected_before_anything_is_asked(
         s.summarize(f"Talks in Caracas\n\n{RUN_ON}.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/pipeline.py: Config.max_output_tokens is never applied to "
-    "a request's max_tokens, so there is no cap on tokens per article (see the hardening report)",
-)
 def test_max_output_tokens_caps_every_request(stub: StubServer, stub_config: Config) -> None:
     stub.push(Reply(article_reply()))
     with Summarizer(stub_config.model_copy(update={"max_output_tokens": 100})) as s:

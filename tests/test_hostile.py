@@ -184,11 +184,6 @@ def test_a_lone_surrogate_is_an_input_problem_or_a_warning(
         assert (error["id"], error["kind"]) == ("bad", "input")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/pipeline.py _check_text: call inputs.check_text so the "
-    "library rejects non-article pages as the batch does (see the hardening report)",
-)
 def test_the_library_rejects_a_non_article_page_too(stub: StubServer, stub_config: Config) -> None:
     stub.push(Reply(article_reply()))
     with Summarizer(stub_config) as s, pytest.raises(InputError, match="not an article"):
@@ -390,11 +385,6 @@ def test_cache_keys_do_not_depend_on_the_api_key(stub: StubServer, stub_config: 
     assert len(stub.requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in summarizer/llm.py _endpoint_error (or batch.py fail): redact the "
-    "configured API key from reason and raw before they are stored (see the hardening report)",
-)
 def test_an_endpoint_echoing_the_key_does_not_put_it_in_errors_jsonl(
     stub: StubServer, tmp_path: Path
 ) -> None:
