@@ -234,6 +234,14 @@ def run(
         int | None,
         typer.Option(help="Embedded model context, tokens.", show_default=_default("n_ctx")),
     ] = None,
+    max_output_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=64,
+            help="Cap on the tokens of every model answer.",
+            show_default="sized to the article",
+        ),
+    ] = None,
     config_file: ConfigFile = None,
     engine: Annotated[
         Literal["local", "ray"],
@@ -282,6 +290,7 @@ def run(
             max_reasks=max_reasks,
             max_chars=max_chars,
             n_ctx=n_ctx,
+            max_output_tokens=max_output_tokens,
         )
         inputs = scan_inputs(paths)
         if engine == "ray":
