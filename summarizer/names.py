@@ -120,3 +120,25 @@ def stems(text: str) -> set[str]:
     """5-letter stems of the folded words: "Russian" and "Russia", "Venezuelan" and
     "Venezuela" meet, which is enough to tell whether a text mentions a name at all."""
     return {w[:5] for w in fold(text).split() if len(w) > 2}
+
+
+def acronyms(text: str) -> set[str]:
+    """Acronyms a text uses, however punctuated: "U.S." and "US" both give "us"."""
+    found: set[str] = set()
+    run: list[str] = []
+    for word in [*fold(text).split(), ""]:
+        if len(word) == 1:
+            run.append(word)
+            continue
+        if len(run) > 1:
+            found.add("".join(run))
+        run = []
+        if 1 < len(word) <= 5 and word.isalpha():
+            found.add(word)
+    return found
+
+
+def initials(name: str) -> str:
+    """ "United States" -> "us": how articles often name a long party."""
+    words = [w for w in fold(name).split() if w not in TITLES and w not in {"of", "and"}]
+    return "".join(w[0] for w in words) if len(words) > 1 else ""

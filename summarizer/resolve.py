@@ -15,7 +15,7 @@ from summarizer.chunking import Sentence
 from summarizer.extraction import Actor, CAgreement, CDispute, CMeeting, EvidenceRefs, Extraction
 from summarizer.grounding import addressed_to_model, ground
 from summarizer.merge import stands_for
-from summarizer.names import TITLES, contained, fold, name_words, stems
+from summarizer.names import TITLES, acronyms, contained, fold, initials, name_words, stems
 from summarizer.schema import (
     Agreement,
     ArticleSummary,
@@ -84,7 +84,9 @@ class _Builder:
         self._injected = {
             sentences[i].start for i in flagged | {i + 1 for i in flagged} if i < len(sentences)
         }
-        self._stems = stems(" ".join(s.text for s in sentences if s.start not in self._injected))
+        reporting = " ".join(s.text for s in sentences if s.start not in self._injected)
+        self._stems = stems(reporting)
+        self._acronyms = acronyms(reporting)
 
     def _actor(self, name: str) -> Actor | None:
         exact = [a for a in self.actors if fold(a.name) == fold(name)]
@@ -141,6 +143,14 @@ class _Builder:
     def date(self, words: str | None) -> str | None:
         return dates.resolve(words, self.article.published)
 
+    def _named(self, name: str) -> bool:
+        """Whether the article (outside text addressed to the model) names this party, by a
+        word of its name or by its initials ("U.S." for "United States")."""
+        words = name_words(name)
+        return bool(stems(" ".join(words)) & self._stems or words & self._acronyms) or (
+            initials(name) in self._acronyms
+        )
+
     def keep(self, label: str, evidence: list[Evidence], parties: list[Party]) -> bool:
         """An item none of whose quotes is in the article is never kept silently; one resting
         only on text addressed to the model (a prompt injection), or naming an actor the
@@ -151,9 +161,7 @@ class _Builder:
         if not reporting:
             self.warnings.append(f"dropped {label}: its evidence is text addressed to the model")
             return False
-        absent = [
-            p.name for p in parties if not (stems(" ".join(name_words(p.name))) & self._stems)
-        ]
+        absent = [p.name for p in parties if not self._named(p.name)]
         if absent:
             self.warnings.append(f"dropped {label}: the article never names {absent}")
             return False
