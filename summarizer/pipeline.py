@@ -333,6 +333,11 @@ class Summarizer:
                 )
         return chunks
 
+    def _capped(self, ask: Ask) -> Ask:
+        """The ask within the user's cap on every answer (max_output_tokens)."""
+        cap = self.config.max_output_tokens
+        return replace(ask, max_tokens=min(ask.max_tokens, cap)) if cap else ask
+
     def _request(self, article: Article, ask: Ask) -> tuple[list[dict[str, str]], str]:
         """The messages for one ask and the cache key of the whole request."""
         messages = build_messages(
@@ -379,7 +384,7 @@ class Summarizer:
             )
         article = self._article(text, id, title, published)
         wanted = []
-        for ask in _article_asks(self._chunks(article)):
+        for ask in map(self._capped, _article_asks(self._chunks(article))):
             messages, key = self._request(article, ask)
             if self.cache.get(key) is None:
                 wanted.append(Pending(messages, ask, extraction_context(article.sentences), key))
@@ -447,8 +452,7 @@ class Summarizer:
                 ask = plan.send(reply)
             except StopIteration as done:
                 return done.value
-            if self.config.max_output_tokens:  # the user's cap on every answer
-                ask = replace(ask, max_tokens=min(ask.max_tokens, self.config.max_output_tokens))
+            ask = self._capped(ask)
             messages, key = self._request(article, ask)
             answer = self._cached(key, article, ask)
             hit = answer is not None

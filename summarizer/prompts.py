@@ -25,7 +25,9 @@ from summarizer.schema import ArticleSummary
 PROMPTS_ENV = "SUMMARIZER_PROMPTS_DIR"
 # Our delimiter and chat-template tokens inside an article are defused so they stay data.
 _CONTROL = re.compile(
-    r"</?article>|<\|[^|<>]{1,40}\|>|<</?SYS>>|\[/?INST\]|<(?:start|end)_of_turn>", re.IGNORECASE
+    # instructor renders messages as Jinja templates, so Jinja delimiters are defused too
+    r"</?article>|<\|[^|<>]{1,40}\|>|<</?SYS>>|\[/?INST\]|<(?:start|end)_of_turn>|\{[{%#]",
+    re.IGNORECASE,
 )
 
 
@@ -71,7 +73,9 @@ def prompt_version(directory: Path | None = None) -> str:
 
 
 def _defuse(match: re.Match[str]) -> str:
-    return match.group().replace("<", "< ").replace("[", "[ ")
+    """A space after the first character: still readable, no longer a token or a tag."""
+    text = match.group()
+    return text[0] + " " + text[1:]
 
 
 def number_sentences(sentences: list[Sentence]) -> str:

@@ -276,17 +276,19 @@ def test_submit_status_collect_and_a_later_run_is_free(api: BatchServer, tmp_pat
     assert len(api.batches) == 1
 
 
-@pytest.mark.parametrize("mode", ["json_schema", "tools"])
+@pytest.mark.parametrize(
+    "extra", [{"mode": "json_schema"}, {"mode": "tools"}, {"max_output_tokens": 128}]
+)
 def test_a_batch_request_and_its_result_are_those_of_a_live_run(
-    api: BatchServer, stub: StubServer, tmp_path: Path, mode: str
+    api: BatchServer, stub: StubServer, tmp_path: Path, extra: dict[str, Any]
 ) -> None:
     write_stories(tmp_path / "corpus", 1)
     stub.default = lambda request: Reply(article_reply())
-    live = write_config(tmp_path / "live.toml", stub, mode=mode)
+    live = write_config(tmp_path / "live.toml", stub, **extra)
     result = invoke(live, str(tmp_path / "corpus"), "--out", str(tmp_path / "live.jsonl"))
     assert result.exit_code == 0, result.output
 
-    config = settings(tmp_path / "batch", api, mode=mode)
+    config = settings(tmp_path / "batch", api, **extra)
     out = tmp_path / "batch.jsonl"
     assert batch(config, "submit", str(tmp_path / "corpus"), "--out", str(out))[0] == 0
     assert api.uploaded()[0]["body"] == stub.requests[0]

@@ -261,3 +261,13 @@ def test_api_key_never_stored_or_output(stub: StubServer, stub_config: Config) -
     for path in (stub_config.cache_dir).rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes()
+
+
+def test_jinja_delimiters_in_an_article_stay_text(stub: StubServer, stub_config: Config) -> None:
+    """instructor renders messages as Jinja templates: an article's own {{ }} and {% %}
+    must neither be evaluated nor break the request."""
+    stub.push(Reply(article_reply()))
+    with Summarizer(stub_config) as s:
+        s.summarize(ARTICLE + "\nThe template read {{ lenient }} and {% if x %}.")
+    user = stub.requests[0]["messages"][1]["content"]
+    assert "{ { lenient }}" in user and "{ % if x %}" in user
