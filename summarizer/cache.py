@@ -4,7 +4,9 @@ diskcache (SQLite underneath) is safe for several processes at once. The key has
 everything that shapes the model's answer (endpoint identity, model, prompt version, the
 request itself: messages, schema and generation parameters) and never the API key. The value is
 the model's validated raw answer plus its usage, so post-processing fixes apply to cached
-answers without paying again.
+answers without paying again. Beside those, the pipeline keeps each article's finished
+result under a key that also holds `code_version()`: an unchanged article is answered in
+about a millisecond, and once the code changes the per-request answers serve instead.
 
 A cache only saves money, so trouble with it never stops a run; what happened is added to
 `warnings` (which every result carries) and the run goes on:
@@ -19,7 +21,9 @@ A cache only saves money, so trouble with it never stops a run; what happened is
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -38,6 +42,18 @@ log = logging.getLogger(__name__)
 
 LOCK_WAIT = 2.0  # seconds to wait for another process's lock before skipping one access
 LOCK_STRIKES = 3  # locked reads (or writes) in a row after which the run stops doing them
+
+
+@functools.cache
+def code_version() -> str:
+    """A hash of this package's source and of the libraries that shape a finished result,
+    so a whole-article result is reused only by the code that made it."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for library in ("dateparser", "pydantic", "pysbd", "rapidfuzz"):
+        h.update(importlib.metadata.version(library).encode())
+    return h.hexdigest()[:16]
 
 
 def cache_key(**parts: Any) -> str:

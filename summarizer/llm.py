@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import instructor
@@ -177,9 +178,16 @@ def request_body(
         "max_tokens": max_tokens,
     }
     if pick_mode(config) == "llama":
-        schema = model.model_json_schema()
+        schema = response_schema(model)
         body["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
     return body
+
+
+@cache
+def response_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, built once: pydantic rebuilds it on every call, and even a
+    cache hit needs it for the key. Shared: do not modify it."""
+    return model.model_json_schema()
 
 
 class LLM:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from summarizer import dates
-from summarizer.cache import ResponseCache, cache_key
+from summarizer.cache import ResponseCache, cache_key, code_version
 from summarizer.chunking import Sentence, chunk_sentences, estimate_tokens, split_sentences
 from summarizer.config import Config
 from summarizer.endpoints import EndpointPool
@@ -94,6 +94,7 @@ class _Tally:
     requests: int = 0
     hits: int = 0
     chunks: int = 1
+    complete: bool = True  # every question answered: the result may be reused as a whole
     warnings: list[str] = field(default_factory=list)
 
     def add(self, answer: Answer, hit: bool) -> None:
@@ -108,6 +109,7 @@ class _Tally:
         """One failed optional question costs its answer, not the article."""
         if pending.ask.required:
             raise exc
+        self.complete = False
         self.warnings.append(f"{pending.ask.task} request failed: {exc.reason}")
 
 
@@ -162,6 +164,13 @@ def request_key(
         mode=pick_mode(config),
         request=request_body(config, messages, max_tokens, model),
     )
+
+
+# Settings that decide nothing about an article's result, left out of its cache key.
+_NOT_SHAPING = {
+    "base_url", "api_key", "cache_dir", "cache", "timeout", "max_attempts", "max_retry_time",
+    "price_per_mtok", "endpoint_cooldown", "threads", "max_chars",
+}  # fmt: skip
 
 
 def _article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
@@ -420,11 +429,44 @@ class Summarizer:
             },
         )
 
+    def _result_key(
+        self, text: str, id: str | None, title: str | None, published: dt.date | str | None
+    ) -> str:
+        """A whole article's key: the article, every setting that shapes its result, the
+        prompt version and the code version."""
+        return cache_key(
+            code_version=code_version(),
+            endpoint=self.endpoint,
+            prompt_version=prompt_version(),
+            settings=self.config.model_dump(mode="json", exclude=_NOT_SHAPING),
+            article=[text, id, title, None if published is None else str(published)],
+        )
+
+    def _kept(self, key: str, started: float) -> Result | None:
+        """The article's finished result from the cache, or None: a repeated article costs no
+        sentence splitting, no request keys and no resolution."""
+        value = self.cache.get(key)
+        if value is None:
+            return None
+        try:
+            kept = Result.model_validate_json(value["result"])
+        except (KeyError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
+            log.warning("cached result %s unusable (%s): rebuilding it", key[:12], exc)
+            return None
+        run = kept.run.model_copy(
+            update={
+                "cache_hit": True,
+                "latency_s": round(time.perf_counter() - started, 4),
+                "warnings": [*self.cache.warnings, *kept.run.warnings],
+            }
+        )
+        return kept.model_copy(update={"run": run})
+
     def _finish(
-        self, article: Article, extraction: Extraction, tally: _Tally, started: float
+        self, key: str, article: Article, extraction: Extraction, tally: _Tally, started: float
     ) -> Result:
         summary, warnings = build_summary(extraction, article, strict=self.config.strict)
-        return Result(
+        result = Result(
             summary=merge_duplicates(summary),
             run=RunInfo(
                 model=self.config.model_name,
@@ -437,9 +479,15 @@ class Summarizer:
                 reasks=tally.reasks,
                 requests=tally.requests,
                 chunks=tally.chunks,
-                warnings=[*self.cache.warnings, *tally.warnings, *warnings],
+                warnings=[*tally.warnings, *warnings],
             ),
         )
+        if tally.complete:  # a failed question is asked again next time, not frozen in
+            self.cache.set(key, {"result": result.model_dump_json()})
+        run = result.run.model_copy(
+            update={"warnings": [*self.cache.warnings, *result.run.warnings]}
+        )
+        return result.model_copy(update={"run": run})
 
     def _steps(self, article: Article, tally: _Tally) -> Steps:
         """Run the plan, answering from the cache where possible; yield what must be asked."""
@@ -474,6 +522,9 @@ class Summarizer:
         published: dt.date | str | None = None,
     ) -> Result:
         started, tally = time.perf_counter(), _Tally()
+        key = self._result_key(text, id, title, published)
+        if (kept := self._kept(key, started)) is not None:
+            return kept
         article = self._article(text, id, title, published)
         steps = self._steps(article, tally)
         try:
@@ -485,7 +536,7 @@ class Summarizer:
                     answer = tally.failed(pending, exc)
                 pending = steps.send(answer)
         except StopIteration as done:
-            return self._finish(article, done.value, tally, started)
+            return self._finish(key, article, done.value, tally, started)
 
     async def asummarize(
         self,
@@ -496,6 +547,9 @@ class Summarizer:
         published: dt.date | str | None = None,
     ) -> Result:
         started, tally = time.perf_counter(), _Tally()
+        key = self._result_key(text, id, title, published)
+        if (kept := self._kept(key, started)) is not None:
+            return kept
         article = self._article(text, id, title, published)
         steps = self._steps(article, tally)
         try:
@@ -507,7 +561,7 @@ class Summarizer:
                     answer = tally.failed(pending, exc)
                 pending = steps.send(answer)
         except StopIteration as done:
-            return self._finish(article, done.value, tally, started)
+            return self._finish(key, article, done.value, tally, started)
 
 
 _DEFAULTS: dict[str, Summarizer] = {}

@@ -52,6 +52,7 @@ def load_prompts(directory: Path | None = None) -> dict[str, str]:
     return _read(directory, stamp)
 
 
+@cache  # the models are fixed at import; pydantic would rebuild the schemas on every call
 def schema_json() -> str:
     """Both schemas, canonically serialised: a schema change is a prompt change."""
     return json.dumps(

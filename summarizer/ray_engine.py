@@ -86,7 +86,7 @@ class _Worker:
     """One actor of the pool: one Summarizer, up to a batch (`concurrency` articles) at a time.
 
     The articles run on one event loop, as in the local engine: the pipeline's own work
-    stays on one thread (its sentence splitter is not thread-safe), the requests overlap.
+    stays on one thread and the requests overlap.
     """
 
     def __init__(self, config: Config, start_times: Any) -> None:

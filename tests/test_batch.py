@@ -343,7 +343,7 @@ def test_interrupted_run_resumes_writing_each_article_once(
         _, stderr = process.communicate(timeout=15)
     finally:
         process.kill()
-    assert process.returncode == code
+    assert process.returncode == code, stderr.decode(errors="replace")
     if sig != signal.SIGKILL:
         assert b"stopped: interrupted; 4 articles left. Rerun the same command" in stderr
     assert len(output_ids(out)) == 2  # every finished article kept, the in-flight ones dropped

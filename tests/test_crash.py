@@ -117,7 +117,8 @@ def test_a_damaged_entry_is_a_miss_not_a_crash(stub: StubServer, stub_config: Co
     with Summarizer(stub_config) as s:
         s.summarize(ARTICLE)
     with sqlite3.connect(db_of(stub_config.cache_dir)) as con:
-        assert con.execute("UPDATE Cache SET value = x'80059501'").rowcount == 1  # a cut pickle
+        # Both entries (the answer and the finished result) become a cut pickle.
+        assert con.execute("UPDATE Cache SET value = x'80059501'").rowcount == 2
     with Summarizer(stub_config) as s:
         result = s.summarize(ARTICLE)
     assert not result.run.cache_hit and len(result.summary.meetings) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import EndpointError, ExtractionError, InputError, Summarizer
+from summarizer import EndpointError, ExtractionError, InputError, Summarizer, pipeline
 from summarizer.config import Config
 from summarizer.prompts import PROMPTS_ENV, prompt_version, prompts_dir
 from tests.conftest import ARTICLE, article_reply
@@ -192,6 +192,42 @@ def test_cache_hit_sends_no_request(stub: StubServer, stub_config: Config) -> No
     assert second.run.cache_hit and not first.run.cache_hit
     assert second.summary == first.summary
     assert (stub_config.cache_dir / "responses").is_dir()
+
+
+def test_a_repeated_article_is_its_kept_result_not_a_rebuild(
+    stub: StubServer, stub_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub.push(Reply(article_reply()))
+    with Summarizer(stub_config) as s:
+        first = s.summarize(ARTICLE, id="x")
+    splits: list[str] = []
+    real_split = pipeline.split_sentences
+    monkeypatch.setattr(pipeline, "split_sentences", lambda t: splits.append(t) or real_split(t))
+    with Summarizer(stub_config) as s:
+        kept = s.summarize(ARTICLE, id="x")
+        assert splits == []  # the finished result: no sentence splitting, no request keys
+        assert kept.summary == first.summary and kept.run.cache_hit
+        assert s.summarize(ARTICLE, id="y").summary.id == "y"  # the id is part of the key
+        assert len(splits) == 1  # rebuilt from the cached answer: same request, no new one
+        other = stub_config.model_copy(update={"strict": True})
+    with Summarizer(other) as s:  # a setting that shapes the result is part of the key too
+        assert s.summarize(ARTICLE, id="x").run.cache_hit
+    assert len(splits) == 2 and len(stub.requests) == 1
+
+
+def test_changed_code_rebuilds_results_from_the_cached_answers(
+    stub: StubServer, stub_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub.push(Reply(article_reply()))
+    with Summarizer(stub_config) as s:
+        first = s.summarize(ARTICLE, id="x")
+    monkeypatch.setattr(pipeline, "code_version", lambda: "a later commit")
+    monkeypatch.setattr(pipeline, "merge_duplicates", lambda summary: summary.model_copy(
+        update={"summary": "made by the new code"}))  # fmt: skip
+    with Summarizer(stub_config) as s:
+        rebuilt = s.summarize(ARTICLE, id="x")
+    assert len(stub.requests) == 1 and rebuilt.run.cache_hit  # no new request...
+    assert rebuilt.summary.summary == "made by the new code" != first.summary.summary
 
 
 def test_refresh_and_off_bypass_the_cache(stub: StubServer, stub_config: Config) -> None:
