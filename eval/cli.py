@@ -17,6 +17,7 @@ from summarizer.errors import SummarizerError
 from . import EvalError
 from .baseline import TOLERANCE, baseline_path, check, load_baseline, save_baseline
 from .gold import load_gold
+from .joined import JOINED_ID, join_gold
 from .predict import by_id, load_results, summarize_inputs
 from .report import render_report, write_report
 from .scorer import score
@@ -67,6 +68,15 @@ def eval_command(
             metavar="FILE", help="Baseline file (default: eval/baselines/<model-slug>.json)."
         ),
     ] = None,
+    join: Annotated[
+        bool,
+        typer.Option(
+            "--join",
+            help="Join the articles into one long article (read in overlapping chunks, like "
+            "any article longer than the model's context) and score it against their combined "
+            "gold, to compare with the same articles scored apart.",
+        ),
+    ] = False,
     tolerance: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Largest F1 drop --check accepts.")
     ] = TOLERANCE,
@@ -92,12 +102,19 @@ def eval_command(
     out, err = Console(), Console(stderr=True)
     if check_baseline and save:
         _usage(err, "use --check or --save-baseline, not both")
+    if join and save:
+        _usage(err, "a baseline is recorded on the articles apart: drop --join")
     try:
         expected = load_gold(gold)
+        if join:  # the gold of the articles joined, in the order they are joined
+            ids = [p.stem for p in sorted(inputs.glob("*.txt")) if p.stem in expected]
+            expected = {JOINED_ID: join_gold([expected[i] for i in ids])}
         if results is not None:
             runs = load_results(results)
         else:
-            runs, failures = summarize_inputs(inputs, model=model, base_url=base_url, console=err)
+            runs, failures = summarize_inputs(
+                inputs, model=model, base_url=base_url, console=err, join=join
+            )
             for article, reason in failures.items():
                 err.print(f"[yellow]{escape(article)} not summarised:[/] {escape(reason)}")
         scored = score(expected, by_id(runs))

@@ -13,6 +13,7 @@ from summarizer.errors import ExtractionError, InputError
 from summarizer.schema import ArticleSummary, Result
 
 from . import EvalError, validation_problems
+from .joined import JOINED_ID, join_texts
 
 
 def load_results(path: Path) -> list[Result]:
@@ -35,9 +36,15 @@ def load_results(path: Path) -> list[Result]:
 
 
 def summarize_inputs(
-    inputs: Path, *, model: str | None, base_url: str | None, console: Console
+    inputs: Path,
+    *,
+    model: str | None,
+    base_url: str | None,
+    console: Console,
+    join: bool = False,
 ) -> tuple[list[Result], dict[str, str]]:
-    """Summarise `inputs/*.txt` in name order, the file stem as id.
+    """Summarise `inputs/*.txt` in name order, the file stem as id (with `join`, all of
+    them as one article, id `joined`).
 
     Returns the results and, by id, why an article could not be summarised: one bad
     article costs its recall, not the whole run. Setup failures (config, model, endpoint)
@@ -49,20 +56,34 @@ def summarize_inputs(
     paths = sorted(inputs.glob("*.txt"))
     if not paths:
         raise EvalError(f"no articles (*.txt) in {inputs}")
+    articles, failures = _read(paths)
+    if join:
+        if failures:
+            raise EvalError(f"cannot join the articles: {'; '.join(failures.values())}")
+        articles = {JOINED_ID: join_texts(list(articles.values()))}
     results: list[Result] = []
-    failures: dict[str, str] = {}
     with (
         Summarizer(Config.load(model=model, base_url=base_url)) as summarizer,
         Progress(console=console, transient=True) as progress,
     ):
-        for path in progress.track(paths, description="summarising"):
+        for article_id in progress.track(articles, description="summarising"):
             try:
-                results.append(summarizer.summarize(path.read_text(encoding="utf-8"), id=path.stem))
-            except UnicodeDecodeError as exc:
-                failures[path.stem] = f"not UTF-8 text: {exc}"
+                results.append(summarizer.summarize(articles[article_id], id=article_id))
             except (InputError, ExtractionError) as exc:
-                failures[path.stem] = exc.reason
+                failures[article_id] = exc.reason
     return results, failures
+
+
+def _read(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """The articles' texts by id, and why the unreadable ones could not be read."""
+    texts: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for path in paths:
+        try:
+            texts[path.stem] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            failures[path.stem] = f"not UTF-8 text: {exc}"
+    return texts, failures
 
 
 def by_id(results: list[Result]) -> dict[str, ArticleSummary]:
