@@ -107,7 +107,9 @@ class RecordingProxy:
                         pass
                     with proxy.recorder.lock:
                         proxy.recorder.exchanges.append(
-                            Exchange(self.path, body, response.status, usage, arrived, took, content)
+                            Exchange(
+                                self.path, body, response.status, usage, arrived, took, content
+                            )
                         )
                 self.send_response(response.status)
                 for k, v in response.getheaders():

@@ -1,0 +1,87 @@
+"""A third strategy, only for the benchmark: one call per kind of item.
+
+"article" asks for everything in one call; "sentences" asks about every candidate
+sentence. "kinds" sits between: an overview, then one call for all meetings, one for all
+agreements, one for all disputes. It reuses the library's plan machinery, prompts and
+response models; the task prompt and the list models (which, unlike the per-sentence
+ones, may be empty) live here. While the context manager is active it takes the place of
+the "article" plan, so a Summarizer configured with strategy="article" runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from bench.core import env
+from summarizer import pipeline
+from summarizer.chunking import Sentence
+from summarizer.extraction import Actors, CAgreement, CDispute, CMeeting, Overview
+from summarizer.extraction import _Items as Items
+from summarizer.pipeline import _TASK_TOKENS, Ask, Plan, _combined
+from summarizer.prompts import PROMPTS_ENV, prompts_dir
+
+TASK_KINDS = (
+    "List EVERY one of the $kinds that the article reports, going through it sentence by "
+    "sentence: one item per distinct occasion, with all its actors. If it reports none, "
+    "give an empty list.\n"
+)
+
+
+class AllMeetings(Items):
+    actors: Actors
+    meetings: Annotated[list[CMeeting], Field(max_length=20)]
+
+
+class AllAgreements(Items):
+    actors: Actors
+    agreements: Annotated[list[CAgreement], Field(max_length=15)]
+
+
+class AllDisputes(Items):
+    actors: Actors
+    disputes: Annotated[list[CDispute], Field(max_length=10)]
+
+
+KINDS: dict[str, type[Items]] = {
+    "meetings": AllMeetings,
+    "agreements": AllAgreements,
+    "disputes": AllDisputes,
+}
+
+
+def kinds_plan(chunks: list[list[Sentence]]) -> Plan:
+    overview = yield Ask("overview", Overview, _TASK_TOKENS["overview"], chunks[0])
+    found: list[BaseModel] = []
+    for chunk in chunks:
+        budget = min(1200, 250 + 12 * len(chunk))
+        for kinds, model in KINDS.items():
+            answer = yield Ask("kinds", model, budget, chunk, vars={"kinds": kinds})
+            if answer is not None:
+                found.append(answer)
+    if not isinstance(overview, Overview):
+        overview = Overview.model_construct(title=None, dateline=None, summary="")
+    return _combined(overview, found)
+
+
+@contextlib.contextmanager
+def kinds_strategy() -> Iterator[None]:
+    """Run the "kinds" plan in place of "article", with its task prompt added."""
+    scratch = Path(tempfile.mkdtemp(prefix="summarizer-bench-prompts-"))
+    for path in prompts_dir().glob("*.txt"):
+        shutil.copy(path, scratch / path.name)
+    (scratch / "task_kinds.txt").write_text(TASK_KINDS, encoding="utf-8")
+    original = pipeline.PLANS["article"]
+    pipeline.PLANS["article"] = kinds_plan
+    try:
+        with env(PROMPTS_ENV, str(scratch)):
+            yield
+    finally:
+        pipeline.PLANS["article"] = original
+        shutil.rmtree(scratch, ignore_errors=True)
