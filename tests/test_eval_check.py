@@ -131,7 +131,7 @@ def test_help_documents_every_option() -> None:
     assert code == 0
     for option in [
         "--gold", "--inputs", "--results", "--report", "--check", "--save-baseline",
-        "--baseline", "--tolerance", "--model", "--base-url",
+        "--baseline", "--tolerance", "--model", "--base-url", "--join",
     ]:  # fmt: skip
         assert option in text
 
