@@ -334,7 +334,13 @@ def test_interrupted_run_resumes_writing_each_article_once(
     args = cli_args(config, str(tmp_path / "in"), "--out", str(out), "--concurrency", "2")
     env = {k: v for k, v in os.environ.items() if k not in (*ENV_VARS.values(), CONFIG_ENV)}
     process = subprocess.Popen(
-        [str(SUMMARIZER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        [str(SUMMARIZER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # Started as from a terminal: a test run launched in the background (`pytest &`)
+        # passes SIGINT on as ignored, and a process that ignores it rightly goes on.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for(lambda: out.exists() and len(out.read_bytes().splitlines()) == 2)
