@@ -453,14 +453,14 @@ class Summarizer:
         except (KeyError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
             log.warning("cached result %s unusable (%s): rebuilding it", key[:12], exc)
             return None
-        run = kept.run.model_copy(
-            update={
-                "cache_hit": True,
-                "latency_s": round(time.perf_counter() - started, 4),
-                "warnings": [*self.cache.warnings, *kept.run.warnings],
-            }
+        return self._reported(
+            kept, cache_hit=True, latency_s=round(time.perf_counter() - started, 4)
         )
-        return kept.model_copy(update={"run": run})
+
+    def _reported(self, result: Result, **run: Any) -> Result:
+        """The result as returned: with this run's cache warnings, which are not kept."""
+        update = {**run, "warnings": [*self.cache.warnings, *result.run.warnings]}
+        return result.model_copy(update={"run": result.run.model_copy(update=update)})
 
     def _finish(
         self, key: str, article: Article, extraction: Extraction, tally: _Tally, started: float
@@ -484,10 +484,7 @@ class Summarizer:
         )
         if tally.complete:  # a failed question is asked again next time, not frozen in
             self.cache.set(key, {"result": result.model_dump_json()})
-        run = result.run.model_copy(
-            update={"warnings": [*self.cache.warnings, *result.run.warnings]}
-        )
-        return result.model_copy(update={"run": run})
+        return self._reported(result)
 
     def _steps(self, article: Article, tally: _Tally) -> Steps:
         """Run the plan, answering from the cache where possible; yield what must be asked."""
