@@ -22,9 +22,11 @@ from typing import Any
 import openai
 
 from bench.proxy import Exchange, RecordingProxy
+from summarizer.backend import endpoint_id
 from summarizer.config import Config, default_cache_dir
-from summarizer.embedded import EmbeddedServer, endpoint_id, model_path
+from summarizer.embedded import EmbeddedServer
 from summarizer.endpoints import EndpointPool
+from summarizer.gguf import model_path
 from summarizer.pipeline import Summarizer
 from summarizer.prompts import load_prompts
 

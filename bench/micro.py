@@ -156,8 +156,8 @@ def breakdown(s: Summarizer, articles: list[tuple[str, str]], runs: int) -> dict
     from summarizer import dates
     from summarizer.config import Config
     from summarizer.extraction import FoundItems
-    from summarizer.pipeline import request_key
     from summarizer.prompts import build_messages, prompt_version
+    from summarizer.reuse import request_key
 
     article_id, text = max(articles, key=lambda a: len(a[1]))
     sentences = split_sentences(text)

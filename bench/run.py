@@ -265,7 +265,7 @@ def _totals(rows: list[dict[str, Any]], key: str = "wall_s") -> dict[str, Any]:
 
 def section_strategies(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespace,
                        state: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    from bench.strategies import kinds_strategy
+    from bench.strategies import kinds_prompt
 
     ids = [i for i, _ in arts]
     out: dict[str, Any] = {}
@@ -279,8 +279,8 @@ def section_strategies(b: Bench, arts: list[tuple[str, str]], args: argparse.Nam
     rows, preds = _strategy_run(b, arts, args, "article", "article")
     out["article"] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
     if not args.no_kinds:
-        with kinds_strategy():
-            rows, preds = _strategy_run(b, arts, args, "kinds", "article")
+        with kinds_prompt():
+            rows, preds = _strategy_run(b, arts, args, "kinds", "kinds")
         out["kinds"] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
     return out
 

@@ -2,10 +2,10 @@
 
 "article" asks for everything in one call; "sentences" asks about every candidate
 sentence. "kinds" sits between: an overview, then one call for all meetings, one for all
-agreements, one for all disputes. It reuses the library's plan machinery, prompts and
-response models; the task prompt and the list models (which, unlike the per-sentence
-ones, may be empty) live here. While the context manager is active it takes the place of
-the "article" plan, so a Summarizer configured with strategy="article" runs it.
+agreements, one for all disputes. It is registered through the library's public strategy
+seam (`summarizer.strategies.register`) and reuses its prompts and response models; the
+task prompt and the list models (which, unlike the per-sentence ones, may be empty) live
+here. A Summarizer configured with strategy="kinds" runs it while `kinds_prompt()` is active.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from bench.core import env
-from summarizer import pipeline
 from summarizer.chunking import Sentence
 from summarizer.extraction import Actors, CAgreement, CDispute, CMeeting, Overview
 from summarizer.extraction import _Items as Items
-from summarizer.pipeline import _TASK_TOKENS, Ask, Plan, _combined
 from summarizer.prompts import PROMPTS_ENV, prompts_dir
+from summarizer.strategies import TASK_TOKENS, Ask, Plan, combined, no_overview, register
 
 TASK_KINDS = (
     "List EVERY one of the $kinds that the article reports, going through it sentence by "
@@ -56,8 +55,9 @@ KINDS: dict[str, type[Items]] = {
 }
 
 
+@register("kinds")
 def kinds_plan(chunks: list[list[Sentence]]) -> Plan:
-    overview = yield Ask("overview", Overview, _TASK_TOKENS["overview"], chunks[0])
+    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
     found: list[BaseModel] = []
     for chunk in chunks:
         budget = min(1200, 250 + 12 * len(chunk))
@@ -66,22 +66,19 @@ def kinds_plan(chunks: list[list[Sentence]]) -> Plan:
             if answer is not None:
                 found.append(answer)
     if not isinstance(overview, Overview):
-        overview = Overview.model_construct(title=None, dateline=None, summary="")
-    return _combined(overview, found)
+        overview = no_overview()
+    return combined(overview, found)
 
 
 @contextlib.contextmanager
-def kinds_strategy() -> Iterator[None]:
-    """Run the "kinds" plan in place of "article", with its task prompt added."""
+def kinds_prompt() -> Iterator[None]:
+    """The library's prompt files plus the "kinds" task prompt, for the duration."""
     scratch = Path(tempfile.mkdtemp(prefix="summarizer-bench-prompts-"))
     for path in prompts_dir().glob("*.txt"):
         shutil.copy(path, scratch / path.name)
     (scratch / "task_kinds.txt").write_text(TASK_KINDS, encoding="utf-8")
-    original = pipeline.PLANS["article"]
-    pipeline.PLANS["article"] = kinds_plan
     try:
         with env(PROMPTS_ENV, str(scratch)):
             yield
     finally:
-        pipeline.PLANS["article"] = original
         shutil.rmtree(scratch, ignore_errors=True)

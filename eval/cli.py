@@ -6,23 +6,24 @@ The main CLI registers it with `app.command("eval")(eval_command)`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from summarizer.errors import SummarizerError
+from summarizer.terminal import err, fail
 
 from . import EvalError
 from .baseline import TOLERANCE, baseline_path, check, load_baseline, save_baseline
 from .gold import load_gold
 from .joined import JOINED_ID, join_gold
-from .predict import by_id, load_results, summarize_inputs
+from .predict import by_id, input_ids, load_predictions, summarize_inputs
 from .report import render_report, write_report
 from .scorer import score
 
-EXIT_CHECK_FAILED, EXIT_USAGE = 1, 2
+EXIT_CHECK_FAILED = 1
 
 
 def eval_command(
@@ -32,7 +33,9 @@ def eval_command(
     inputs: Annotated[
         Path,
         typer.Option(
-            metavar="DIR", help="Articles (*.txt, id = file stem) to summarise without --results."
+            metavar="DIR",
+            help="Articles to summarise without --results, read as `summarizer run` reads "
+            "them (.txt, .md, .html, .jsonl; id = file stem or record id).",
         ),
     ] = Path("seeds"),
     results: Annotated[
@@ -99,18 +102,18 @@ def eval_command(
 
     Exit status: 0 ok, 1 --check failed, 2 usage error (bad option, file or setup).
     """
-    out, err = Console(), Console(stderr=True)
+    out = Console()
     if check_baseline and save:
-        _usage(err, "use --check or --save-baseline, not both")
+        fail("use --check or --save-baseline, not both")
     if join and save:
-        _usage(err, "a baseline is recorded on the articles apart: drop --join")
+        fail("a baseline is recorded on the articles apart: drop --join")
     try:
         expected = load_gold(gold)
         if join:  # the gold of the articles joined, in the order they are joined
-            ids = [p.stem for p in sorted(inputs.glob("*.txt")) if p.stem in expected]
+            ids = [i for i in input_ids(inputs) if i in expected]
             expected = {JOINED_ID: join_gold([expected[i] for i in ids])}
         if results is not None:
-            runs = load_results(results)
+            runs = load_predictions(results)
         else:
             runs, failures = summarize_inputs(
                 inputs, model=model, base_url=base_url, console=err, join=join
@@ -136,7 +139,7 @@ def eval_command(
             return
         problems = check(scored, load_baseline(path), tolerance)
     except (EvalError, SummarizerError, OSError) as exc:
-        _usage(err, str(exc))
+        fail(str(exc))
     for problem in problems:
         err.print(f"[red]check failed:[/] {escape(problem)}")
     if problems:
@@ -150,8 +153,3 @@ def _only(values: set[str], what: str, remedy: str) -> str:
         found = ", ".join(sorted(values)) or "none"
         raise EvalError(f"the results name {len(values)} {what} ({found}): {remedy}")
     return values.pop()
-
-
-def _usage(err: Console, message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {escape(message)}")
-    raise typer.Exit(EXIT_USAGE)

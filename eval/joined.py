@@ -8,11 +8,18 @@ compared with the same articles scored apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import EvalError
 from .gold import GoldArticle
 
 JOINED_ID = "joined"
 SEPARATOR = "\n\n"
+
+
+def join_order(ids: Iterable[str]) -> list[str]:
+    """The one order articles are joined in, texts and gold alike: by id (a file's stem)."""
+    return sorted(ids)
 
 
 def join_texts(texts: list[str]) -> str:

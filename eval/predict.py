@@ -1,38 +1,49 @@
-"""The predictions to score: read from a results JSONL, or made by running the summariser."""
+"""The predictions to score: read from a results JSONL, or made by running the summariser on
+articles read exactly as `summarizer run` reads them (.txt, .md, .html, folders, JSONL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
 from summarizer.config import Config
 from summarizer.errors import ExtractionError, InputError
+from summarizer.inputs import Article, InputProblem, scan_inputs
 from summarizer.schema import ArticleSummary, Result
+from summarizer.writers import load_results
 
-from . import EvalError, validation_problems
-from .joined import JOINED_ID, join_texts
+from . import EvalError
+from .joined import JOINED_ID, join_order, join_texts
 
 
-def load_results(path: Path) -> list[Result]:
-    """Read a JSONL of `Result`s; raise `EvalError` naming the file and line of a bad record."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalError(f"results file {path} is unreadable: {exc}") from None
-    results: list[Result] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            results.append(Result.model_validate_json(line))
-        except ValidationError as exc:
-            raise EvalError(
-                f"{path}:{number} is not a Result: {validation_problems(exc)}"
-            ) from None
+def load_predictions(path: Path) -> list[Result]:
+    """Every result of a JSONL file, strictly: a bad line or a doubled id is an error."""
+    results, _ = load_results(path, strict=True)
     return results
+
+
+def input_ids(inputs: Path) -> list[str]:
+    """The ids of the articles under `inputs`, in the order they are joined (without
+    reading them)."""
+    return join_order(s.id for s in scan_inputs([str(inputs)]).sources)
+
+
+def read_articles(inputs: Path) -> tuple[list[Article], dict[str, str]]:
+    """The usable articles under `inputs` in join order, and by id why the others are not."""
+    found = scan_inputs([str(inputs)])
+    failures = {p.id: p.reason for p in found.problems}
+    articles: dict[str, Article] = {}
+    for source in found.sources:
+        item = source.read()
+        if isinstance(item, InputProblem):
+            failures[item.id] = item.reason
+        else:
+            articles[item.id] = item
+    if not articles and not failures:
+        raise EvalError(f"no articles (.txt, .md, .html, .htm or .jsonl) in {inputs}")
+    return [articles[i] for i in join_order(articles)], failures
 
 
 def summarize_inputs(
@@ -43,8 +54,8 @@ def summarize_inputs(
     console: Console,
     join: bool = False,
 ) -> tuple[list[Result], dict[str, str]]:
-    """Summarise `inputs/*.txt` in name order, the file stem as id (with `join`, all of
-    them as one article, id `joined`).
+    """Summarise the articles under `inputs` in join order (with `join`, all of them as one
+    article, id `joined`).
 
     Returns the results and, by id, why an article could not be summarised: one bad
     article costs its recall, not the whole run. Setup failures (config, model, endpoint)
@@ -53,37 +64,29 @@ def summarize_inputs(
     # Imported here so scoring a results file never loads the pipeline or its backends.
     from summarizer.pipeline import Summarizer
 
-    paths = sorted(inputs.glob("*.txt"))
-    if not paths:
-        raise EvalError(f"no articles (*.txt) in {inputs}")
-    articles, failures = _read(paths)
+    articles, failures = read_articles(inputs)
     if join:
         if failures:
             raise EvalError(f"cannot join the articles: {'; '.join(failures.values())}")
-        articles = {JOINED_ID: join_texts(list(articles.values()))}
+        articles = [Article(JOINED_ID, join_texts([a.text for a in articles]), str(inputs))]
     results: list[Result] = []
     with (
         Summarizer(Config.load(model=model, base_url=base_url)) as summarizer,
         Progress(console=console, transient=True) as progress,
     ):
-        for article_id in progress.track(articles, description="summarising"):
+        for article in progress.track(articles, description="summarising"):
             try:
-                results.append(summarizer.summarize(articles[article_id], id=article_id))
+                results.append(
+                    summarizer.summarize(
+                        article.text,
+                        id=article.id,
+                        title=article.title,
+                        published=article.published,
+                    )
+                )
             except (InputError, ExtractionError) as exc:
-                failures[article_id] = exc.reason
+                failures[article.id] = exc.reason
     return results, failures
-
-
-def _read(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
-    """The articles' texts by id, and why the unreadable ones could not be read."""
-    texts: dict[str, str] = {}
-    failures: dict[str, str] = {}
-    for path in paths:
-        try:
-            texts[path.stem] = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            failures[path.stem] = f"not UTF-8 text: {exc}"
-    return texts, failures
 
 
 def by_id(results: list[Result]) -> dict[str, ArticleSummary]:

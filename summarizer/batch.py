@@ -21,10 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.text import Text
-
+from summarizer.display import plural
 from summarizer.errors import (
     CacheError,
     ConfigError,
@@ -36,7 +33,7 @@ from summarizer.errors import (
 from summarizer.inputs import Article, InputProblem, Inputs, Source
 from summarizer.pipeline import Summarizer
 from summarizer.schema import Result
-from summarizer.writers import LineLog, done_ids, errors_path, plural, repair_tail
+from summarizer.writers import LineLog, done_ids, errors_path, repair_tail
 
 DEFAULT_CONCURRENCY = 4
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -80,6 +77,51 @@ class Estimate:
     prompt_tokens: int = 0
     cost: float | None = None  # prompt side only: the answer's length is unknown beforehand
     problems: list[InputProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Repaired:
+    """A file ended in a partial line from an interrupted run; `removed` bytes were cut."""
+
+    path: Path
+    removed: int
+
+
+@dataclass(frozen=True)
+class Started:
+    """The run begins: `total` outcomes (articles and input problems) are to come."""
+
+    total: int
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """One article summarised and written; `report` holds the run's totals so far."""
+
+    id: str
+    result: Result
+    report: BatchReport
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One article (or unusable input) written to errors.jsonl; `report` as above."""
+
+    id: str
+    source: str
+    kind: str
+    reason: str
+    report: BatchReport
+
+
+# What a run reports as it goes. The library never prints: the CLI renders these as a
+# progress bar and lines (`terminal.BatchView`); a notebook or a service may do otherwise.
+Event = Repaired | Started | Succeeded | Failed
+Listener = Callable[[Event], None]
+
+
+def ignore_events(event: Event) -> None:
+    """The listener of a run nobody watches."""
 
 
 def cost_usd(prompt: int, completion: int, price: tuple[float, float] | None) -> float | None:
@@ -165,9 +207,7 @@ def run_batch(
     concurrency: int = DEFAULT_CONCURRENCY,
     rpm: float | None = None,
     max_cost: float | None = None,
-    console: Console | None = None,
-    verbose: bool = False,
-    quiet: bool = False,
+    on_event: Listener = ignore_events,
     engine: Engine = local_engine,
 ) -> BatchReport:
     """Summarise every input not yet in `out`, appending results to it and failures to
@@ -175,49 +215,30 @@ def run_batch(
     (USD, needs `price_per_mtok`) or on a failure that every article would repeat.
 
     `concurrency` is capped by what the backend allows (1 for the embedded model); `rpm`
-    caps request starts per minute. A progress bar shows when `console` is a terminal and
-    not `quiet`; `verbose` adds a line per finished article (failures always get one).
+    caps request starts per minute. `on_event` hears how the run goes (see `Event`).
     `engine` runs the articles (see `Engine`); its own limits, if any, are its own.
     """
-    console = console or Console(stderr=True, soft_wrap=True)
     errors = errors_path(out)
     for path in (out, errors):
         if cut := repair_tail(path):
-            console.print(
-                Text(
-                    f"warning: {path} ended in a partial line ({cut} bytes) from an "
-                    "interrupted run; removed it",
-                    "yellow",
-                )
-            )
+            on_event(Repaired(path, cut))
     sources, problems, skipped = pending(inputs, out)
     report = BatchReport(
         total=len(inputs.sources) + len(inputs.problems),
         skipped=skipped,
         cost=cost_usd(0, 0, summarizer.config.price_per_mtok),
     )
-    bar = Progress(
-        TextColumn("summarising"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[stats]}"),
-        console=console,
-        disable=quiet or not console.is_terminal,
-    )
-    with LineLog(out) as results, LineLog(errors) as failures, bar:
+    on_event(Started(len(sources) + len(problems)))
+    with LineLog(out) as results, LineLog(errors) as failures:
         run = Run(
             summarizer,
             report,
             results,
             failures,
-            bar,
-            total=len(sources) + len(problems),
+            on_event,
             concurrency=max(1, min(concurrency, summarizer.max_concurrency)),
             limiter=RateLimiter(rpm),
             max_cost=max_cost,
-            verbose=verbose and not quiet,
-            quiet=quiet,
         )
         for problem in problems:
             run.problem(problem)
@@ -258,26 +279,20 @@ class Run:
         report: BatchReport,
         results: LineLog,
         failures: LineLog,
-        bar: Progress,
+        on_event: Listener,
         *,
-        total: int,
         concurrency: int,
         limiter: RateLimiter,
         max_cost: float | None,
-        verbose: bool,
-        quiet: bool,
     ) -> None:
         self.summarizer = summarizer
         self.report = report
         self.results = results
         self.failures = failures
-        self.bar = bar
+        self.on_event = on_event
         self.concurrency = concurrency
         self.limiter = limiter
         self.max_cost = max_cost
-        self.verbose = verbose
-        self.quiet = quiet
-        self.task = bar.add_task("", total=total, stats="")
         self.endpoint_failures = 0
 
     async def all(self, sources: list[Source]) -> None:
@@ -350,23 +365,7 @@ class Run:
             report.cost = cost_usd(report.prompt_tokens, report.completion_tokens, price)
         if self.max_cost is not None and (report.cost or 0.0) >= self.max_cost:
             report.stopped = f"--max-cost ${self.max_cost:g} reached (~${report.cost:.4f} spent)"
-        if self.verbose:
-            summary = result.summary
-            counts = ", ".join(
-                plural(len(items), kind)
-                for kind, items in (
-                    ("meeting", summary.meetings),
-                    ("agreement", summary.agreements),
-                    ("dispute", summary.disputes),
-                )
-            )
-            how = (
-                "cached"
-                if info.cache_hit
-                else f"{info.prompt_tokens + info.completion_tokens:,} tokens"
-            )
-            self.bar.console.print(Text(f"ok {article.id}: {counts} ({how})"))
-        self._advance()
+        self.on_event(Succeeded(article.id, result, report))
 
     def fail(self, id: str, source: str, kind: str, reason: str, raw: str | None) -> None:
         time = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -380,12 +379,4 @@ class Run:
         }
         self.failures.append(json.dumps(record, ensure_ascii=False))
         self.report.failed += 1
-        if not self.quiet:
-            self.bar.console.print(Text(f"failed {id} ({source}): {kind}: {reason}", "red"))
-        self._advance()
-
-    def _advance(self) -> None:
-        report = self.report
-        tokens = report.prompt_tokens + report.completion_tokens
-        stats = f"{tokens:,} tokens · {report.cache_hits:,} cached · {report.failed:,} failed"
-        self.bar.update(self.task, advance=1, stats=stats)
+        self.on_event(Failed(id, source, kind, reason, self.report))

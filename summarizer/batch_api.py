@@ -20,22 +20,26 @@ Batch API's price, answered within a day instead of at once.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import openai
 from openai.types import Batch
 from pydantic import BaseModel, Field, SecretStr
-from rich.console import Console
 
-from summarizer.batch import BatchReport, pending, run_batch
+from summarizer import strategies
+from summarizer.atomic import write_atomic
+from summarizer.batch import BatchReport, Listener, ignore_events, pending, run_batch
 from summarizer.config import Config
-from summarizer.errors import ConfigError, InputError, SummarizerError
+from summarizer.errors import ConfigError, EndpointError, InputError, SummarizerError
 from summarizer.inputs import Article, InputProblem, Inputs, scan_inputs
 from summarizer.llm import Answer, pick_mode, shaped_request, validate_completion
-from summarizer.pipeline import Summarizer, request_key
+from summarizer.pipeline import Summarizer
+from summarizer.reuse import request_key
 
 ENDPOINT = "/v1/chat/completions"
 # One batch holds at most 50,000 requests in an input file of at most 200 MB.
@@ -75,10 +79,7 @@ class State(BaseModel):
         return Config(**self.settings, api_key=api_key)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(path)  # a crash never leaves half a state file
+        write_atomic(path, self.model_dump_json(indent=2))  # never half a state file
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -88,6 +89,24 @@ class State(BaseModel):
             raise ConfigError(f"{path}: no batch submitted for this output") from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{path}: unreadable batch state ({exc})") from None
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _typed(call: Callable[P, T]) -> Callable[P, T]:
+    """The API's own failures leave as the package's typed error (an EndpointError), so
+    callers never need to know the openai client."""
+
+    @functools.wraps(call)
+    def typed(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return call(*args, **kwargs)
+        except openai.APIError as exc:
+            raise EndpointError(f"the Batch API failed: {exc}") from exc
+
+    return typed
 
 
 def state_path(out: Path) -> Path:
@@ -145,6 +164,7 @@ class _Group:
                 self.size += len(line)
 
 
+@_typed
 def submit(paths: list[str], config: Config, out: Path) -> Submitted:
     """Upload the requests of every article not yet in `out` and create the batches.
 
@@ -204,15 +224,17 @@ def _requests(
         report.problems.append(_problem(item))
         return {}
     try:
-        wanted = summarizer.batch_requests(
-            item.text, id=item.id, title=item.title, published=item.published
-        )
+        article = summarizer.article(item.text, item.id, item.title, item.published)
+        asks = strategies.article_asks(summarizer.chunks(article))
+        wanted = [summarizer.request(article, ask) for ask in asks]
     except InputError as exc:
         report.problems.append(_problem(InputProblem(item.id, item.source, exc.reason)))
         return {}
     report.articles += 1
     lines = {}
     for request in wanted:
+        if summarizer.cache.get(request.key) is not None:
+            continue
         body = shaped_request(
             summarizer.config,
             request.messages,
@@ -229,6 +251,7 @@ def _problem(problem: InputProblem) -> str:
     return f"{problem.id} ({problem.source}): {problem.reason}"
 
 
+@_typed
 def status(out: Path, api_key: SecretStr | None) -> list[Batch]:
     """Each batch as the API reports it now; the state file keeps the last status seen."""
     where = state_path(out)
@@ -252,13 +275,12 @@ class Collected:
     report: BatchReport | None = None
 
 
+@_typed
 def collect(
     out: Path,
     api_key: SecretStr | None,
     *,
-    console: Console | None = None,
-    verbose: bool = False,
-    quiet: bool = False,
+    on_event: Listener = ignore_events,
 ) -> Collected:
     """Write the results of every finished batch not yet collected; a rerun resumes."""
     where = state_path(out)
@@ -294,9 +316,7 @@ def collect(
         )
         missing = "; ".join(notes) or "the article changed since it was submitted"
         with Summarizer(config, llm=BatchAnswers(config, answers, missing)) as summarizer:
-            done.report = run_batch(
-                chosen, summarizer, out, console=console, verbose=verbose, quiet=quiet
-            )
+            done.report = run_batch(chosen, summarizer, out, on_event=on_event)
         if not done.report.interrupted:
             for job in ready:
                 job.collected = True

@@ -7,15 +7,14 @@ message on stderr and an exit code, never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Literal
 
-import openai
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
 
-from summarizer import batch_api, ray_engine, writers
+from summarizer import batch_api, ray_engine, strategies, writers
 from summarizer.batch import (
     DEFAULT_CONCURRENCY,
     EXIT_FAILED,
@@ -25,16 +24,16 @@ from summarizer.batch import (
     local_engine,
     run_batch,
 )
-from summarizer.config import Config, Mode, Strategy, default_cache_dir, default_config_file
+from summarizer.config import Config, Mode, default_cache_dir, default_config_file
 from summarizer.corpus_cli import merge_command, timeline_command
+from summarizer.display import plural
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.eval.cli import eval_command
 from summarizer.inputs import DuplicateIdError, Inputs, scan_inputs
 from summarizer.pipeline import Summarizer
 from summarizer.report_cli import report_command
-from summarizer.writers import ERRORS_NAME, FORMATS, Format, plural
-
-EXIT_USAGE = 2
+from summarizer.terminal import BatchView, err, fail, listed, tables
+from summarizer.writers import ERRORS_NAME, FORMATS, Format, load_results
 
 app = typer.Typer(
     name="summarizer",
@@ -48,17 +47,10 @@ app.command("merge")(merge_command)
 app.command("timeline")(timeline_command)
 app.command("report")(report_command)
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line
-
 
 def _default(field: str) -> str:
     """A setting's built-in default, for --help, read from Config so it never drifts."""
     return str(Config.model_fields[field].default)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    _err.print(Text(f"error: {message}"))
-    raise typer.Exit(code)
 
 
 # Options shared by `run` and `batch`, declared once.
@@ -147,12 +139,12 @@ ConfigFile = Annotated[
 
 def _check_out(out: Path) -> None:
     if out.suffix.lower() in {f".{f}" for f in FORMATS if f != "jsonl"}:
-        _fail(
+        fail(
             f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
             f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
         )
     if out.name == ERRORS_NAME:
-        _fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
+        fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
 
 
 def _finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:
@@ -160,9 +152,9 @@ def _finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:
     target = writers.export(out, fmt)
     lines = describe(report, out)
     for line in lines if not quiet else lines[1:]:  # --quiet keeps only the stop reason
-        _err.print(Text(line))
+        err.print(Text(line))
     if target is not None and not quiet:
-        _err.print(Text(f"wrote {target}"))
+        err.print(Text(f"wrote {target}"))
 
 
 @app.command()
@@ -200,10 +192,11 @@ def run(
     api_key: ApiKey = None,
     mode: ModeOption = None,
     strategy: Annotated[
-        Strategy | None,
+        str | None,
         typer.Option(
             help="sentences: a focused question per candidate sentence (better recall on small "
-            "models); article: one request per article (env SUMMARIZER_STRATEGY).",
+            "models); article: one request per article; or another registered strategy: "
+            f"{', '.join(strategies.names())} (env SUMMARIZER_STRATEGY).",
             show_default=_default("strategy"),
         ),
     ] = None,
@@ -270,12 +263,12 @@ def run(
     done, 1 some failed or were left (--max-cost), 2 usage error, 130 interrupted (Ctrl-C).
     """
     if quiet and verbose:
-        _fail("--quiet and --verbose exclude each other")
+        fail("--quiet and --verbose exclude each other")
     if no_cache and refresh:
-        _fail("--no-cache and --refresh exclude each other")
+        fail("--no-cache and --refresh exclude each other")
     _check_out(out)
     if engine == "local" and (ray_address or ray_workers):
-        _fail("--ray-address and --ray-workers need --engine ray")
+        fail("--ray-address and --ray-workers need --engine ray")
     try:
         config = Config.load(
             config_file,
@@ -296,38 +289,37 @@ def run(
         if engine == "ray":
             ray_engine.check(config)
     except (ConfigError, DuplicateIdError) as exc:
-        _fail(exc.reason)
+        fail(exc.reason)
     if not inputs.sources and not inputs.problems:
-        _fail("no articles found (looked for .txt, .md, .html, .htm and .jsonl files)")
+        fail("no articles found (looked for .txt, .md, .html, .htm and .jsonl files)")
     if max_cost is not None and config.price_per_mtok is None:
-        _fail("--max-cost needs the model's price: set price_per_mtok in the config file")
+        fail("--max-cost needs the model's price: set price_per_mtok in the config file")
     if inputs.ignored and not quiet:
-        _err.print(f"note: ignored {plural(len(inputs.ignored), 'file')} with other suffixes")
+        err.print(f"note: ignored {plural(len(inputs.ignored), 'file')} with other suffixes")
     try:
         with Summarizer(config) as summarizer:
             if dry_run:
                 _print_estimate(inputs, summarizer, out)
                 return
-            report = run_batch(
-                inputs,
-                summarizer,
-                out,
-                concurrency=concurrency,
-                rpm=rpm,
-                max_cost=max_cost,
-                console=_err,
-                verbose=verbose,
-                quiet=quiet,
-                engine=(
-                    ray_engine.RayEngine(ray_address, ray_workers, rpm)
-                    if engine == "ray"
-                    else local_engine
-                ),
-            )
+            with BatchView(err, quiet=quiet, verbose=verbose) as view:
+                report = run_batch(
+                    inputs,
+                    summarizer,
+                    out,
+                    concurrency=concurrency,
+                    rpm=rpm,
+                    max_cost=max_cost,
+                    on_event=view,
+                    engine=(
+                        ray_engine.RayEngine(ray_address, ray_workers, rpm)
+                        if engine == "ray"
+                        else local_engine
+                    ),
+                )
     except ConfigError as exc:
-        _fail(exc.reason)
+        fail(exc.reason)
     except SummarizerError as exc:
-        _fail(exc.reason, 1)
+        fail(exc.reason, 1)
     _finish(report, out, fmt, quiet)
     raise typer.Exit(report.exit_code)
 
@@ -389,14 +381,14 @@ def batch_submit(
         )
         sent = batch_api.submit(paths, config, out)
     except (ConfigError, DuplicateIdError) as exc:
-        _fail(exc.reason)
-    except openai.APIError as exc:
-        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+        fail(exc.reason)
+    except SummarizerError as exc:  # the Batch API failed
+        fail(exc.reason, EXIT_FAILED)
     for problem in sent.problems:
-        _err.print(Text(f"unusable: {problem}"))
+        err.print(Text(f"unusable: {problem}"))
     done = f"; {sent.skipped:,} already in {out}" if sent.skipped else ""
     if not sent.jobs:
-        _err.print(
+        err.print(
             Text(
                 f"nothing to submit: the cache answers all {plural(sent.articles, 'article')}"
                 f"{done}; `summarizer run --strategy article` writes them at no cost"
@@ -404,7 +396,7 @@ def batch_submit(
         )
         return
     ids = ", ".join(job.id for job in sent.jobs)
-    _err.print(
+    err.print(
         Text(
             f"submitted {plural(sent.requests, 'request')} for "
             f"{plural(sent.articles, 'article')} in batch {ids}{done}"
@@ -417,7 +409,7 @@ def _api_key(config_file: Path | None, api_key: str | None) -> SecretStr | None:
     try:
         return Config.load(config_file, api_key=api_key).api_key
     except ConfigError as exc:
-        _fail(exc.reason)
+        fail(exc.reason)
 
 
 @batch_app.command("status")
@@ -430,9 +422,9 @@ def batch_status(
     try:
         batches = batch_api.status(out, _api_key(config_file, api_key))
     except ConfigError as exc:
-        _fail(exc.reason)
-    except openai.APIError as exc:
-        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+        fail(exc.reason)
+    except SummarizerError as exc:  # the Batch API failed
+        fail(exc.reason, EXIT_FAILED)
     for batch in batches:
         line = f"{batch.id} {batch.status}"
         if (counts := batch.request_counts) is not None:
@@ -457,19 +449,18 @@ def batch_collect(
     Exit code: 0 all collected, 1 some failed or batches still running.
     """
     if quiet and verbose:
-        _fail("--quiet and --verbose exclude each other")
+        fail("--quiet and --verbose exclude each other")
     try:
-        done = batch_api.collect(
-            out, _api_key(config_file, api_key), console=_err, verbose=verbose, quiet=quiet
-        )
+        with BatchView(err, quiet=quiet, verbose=verbose) as view:
+            done = batch_api.collect(out, _api_key(config_file, api_key), on_event=view)
     except (ConfigError, DuplicateIdError) as exc:
-        _fail(exc.reason)
-    except openai.APIError as exc:
-        _fail(f"the Batch API failed: {exc}", EXIT_FAILED)
+        fail(exc.reason)
+    except SummarizerError as exc:  # the Batch API failed
+        fail(exc.reason, EXIT_FAILED)
     if done.report is not None:
         _finish(done.report, out, fmt, quiet)
     if done.waiting:
-        _err.print(Text(f"still running: {', '.join(done.waiting)}; collect again later"))
+        err.print(Text(f"still running: {', '.join(done.waiting)}; collect again later"))
     code = done.report.exit_code if done.report is not None else 0
     raise typer.Exit(code or (EXIT_FAILED if done.waiting else 0))
 
@@ -480,8 +471,11 @@ def show_command(
 ) -> None:
     """Print a table per article of the meetings, agreements and disputes found."""
     if not results.is_file():
-        _fail(f"{results}: no such file")
-    bad = writers.show(results, Console(highlight=False))
+        fail(f"{results}: no such file")
+    loaded, bad = load_results(results)
+    console = Console(highlight=False)
+    for renderable in tables(loaded):
+        console.print(renderable)
     if bad:
-        lines = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-        _err.print(f"warning: skipped lines that are not results: {lines}")
+        skipped = listed(list(map(str, bad)), ", ")
+        err.print(f"warning: skipped lines that are not results: {skipped}")

@@ -10,11 +10,10 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from summarizer.errors import ConfigError
+from summarizer.errors import ConfigError, validation_problems
 
 Mode = Literal["auto", "tools", "json_schema", "json", "llama"]
 CachePolicy = Literal["use", "refresh", "off"]
-Strategy = Literal["sentences", "article"]
 
 ENV_VARS: dict[str, str] = {
     "base_url": "SUMMARIZER_BASE_URL",
@@ -49,9 +48,10 @@ class Config(BaseModel):
     model: str | None = Field(None, description="model name, or embedded model name / GGUF path")
     api_key: SecretStr | None = None
     mode: Mode = "auto"
-    strategy: Strategy = Field(
+    strategy: str = Field(
         "sentences",
-        description="sentences: ask about each candidate sentence; article: one call per article",
+        description="sentences: ask about each candidate sentence; article: one call per "
+        "article; or any strategy registered in summarizer.strategies",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir)
     cache: CachePolicy = "use"
@@ -85,6 +85,16 @@ class Config(BaseModel):
         if isinstance(value, list | tuple) and all(isinstance(u, str) for u in value):
             return tuple(dict.fromkeys(u.strip() for u in value if u.strip())) or None
         return value  # anything else: pydantic says what is wrong with it
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        from summarizer import strategies  # the registry imports the prompt machinery
+
+        known = strategies.names()
+        if value not in known:
+            raise ValueError(f"unknown strategy {value!r}: use one of {', '.join(known)}")
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -121,7 +131,4 @@ class Config(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigError(f"invalid settings: {problems}") from None
+            raise ConfigError(f"invalid settings: {validation_problems(exc)}") from None

@@ -44,10 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
+from summarizer.display import when
 from summarizer.merge import dates_agree, places_agree, same_party, stands_for
 from summarizer.names import fold, name_words
 from summarizer.schema import Agreement, Item, Party, Result
-from summarizer.writers import when
 
 Kind = Literal["meeting", "agreement", "dispute"]
 

@@ -8,7 +8,7 @@ on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -16,17 +16,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from summarizer.atomic import write_atomic
 from summarizer.corpus import Corpus, link
-from summarizer.writers import load_results, plural
-
-EXIT_USAGE = 2
-
-_err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line
-
-
-def _fail(message: str) -> NoReturn:
-    _err.print(Text(f"error: {message}"))
-    raise typer.Exit(EXIT_USAGE)
+from summarizer.display import plural
+from summarizer.terminal import fail, listed
+from summarizer.writers import load_results
 
 
 def merge_command(
@@ -41,21 +35,18 @@ def merge_command(
     and quote; details the sources disagree on are kept side by side as conflicts.
     """
     if not results.is_file():
-        _fail(f"{results}: no such file")
+        fail(f"{results}: no such file")
     try:
         loaded, bad = load_results(results)
     except OSError as exc:
-        _fail(f"{results}: {exc.strerror or exc}")
+        fail(f"{results}: {exc.strerror or exc}")
     if bad:  # a corpus missing an article silently would misreport who said what
-        lines = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-        _fail(f"{results}: not a summarizer result on line(s) {lines}")
+        fail(f"{results}: not a summarizer result on line(s) {listed(list(map(str, bad)), ', ')}")
     corpus = link(loaded)
-    tmp = out.with_name(f".{out.name}.tmp")
     try:
-        tmp.write_text(corpus.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(out)  # readers never see a half-written corpus
+        write_atomic(out, corpus.model_dump_json(indent=2))
     except OSError as exc:
-        _fail(f"{out}: {exc.strerror or exc}")
+        fail(f"{out}: {exc.strerror or exc}")
     items = sum(len(e.sources) for e in corpus.events)
     shared = sum(len(e.sources) > 1 for e in corpus.events)
     conflicted = sum(bool(e.conflicts) for e in corpus.events)
@@ -71,13 +62,13 @@ def timeline_command(
 ) -> None:
     """Print the events in date order, undated ones last."""
     if not corpus.is_file():
-        _fail(f"{corpus}: no such file")
+        fail(f"{corpus}: no such file")
     try:
         loaded = Corpus.model_validate_json(corpus.read_bytes())
     except OSError as exc:
-        _fail(f"{corpus}: {exc.strerror or exc}")
+        fail(f"{corpus}: {exc.strerror or exc}")
     except ValidationError:
-        _fail(f"{corpus}: not a corpus written by `summarizer merge`")
+        fail(f"{corpus}: not a corpus written by `summarizer merge`")
     table = Table("date", "kind", "actors", "event", "sources", "conflicts", title="Timeline")
     for event in loaded.events:
         table.add_row(  # Text, not str: names and quotes may hold [brackets] rich reads as markup

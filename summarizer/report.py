@@ -28,10 +28,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from summarizer.atomic import write_atomic
+from summarizer.display import event_label, facts, grounded, heading, pairs, parties
 from summarizer.inputs import Article, scan_inputs
 from summarizer.names import contained, fold
-from summarizer.schema import Agreement, Dispute, Item, Meeting, Party, Result
-from summarizer.writers import grounded
+from summarizer.schema import Item, Party, Result
 
 KINDS = ("meeting", "agreement", "dispute")
 PARTY_KINDS = ("person", "organization", "country", "group", "unknown")
@@ -200,11 +201,7 @@ def write_report(
     corpus: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the page to `out` through a temporary file, so a reader never sees half a page."""
-    html = build_report(results, texts, corpus)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, build_report(results, texts, corpus))
     return out
 
 
@@ -239,72 +236,6 @@ def period(date: str | None) -> tuple[str, str] | None:
         last = calendar.monthrange(int(year), int(month))[1]
         return f"{year}-{month}-01", f"{year}-{month}-{last:02d}"
     return f"{year}-01-01", f"{year}-12-31"
-
-
-def parties(item: Item) -> list[Party]:
-    match item:
-        case Meeting():
-            return item.participants
-        case Agreement():
-            return item.parties
-        case Dispute():
-            return [p for side in item.sides for p in side.parties]
-
-
-def pairs(item: Item) -> list[tuple[str, str]]:
-    """Who is linked to whom: everyone at a meeting or on an agreement; across dispute sides."""
-    if isinstance(item, Dispute):
-        sides = [[p.name for p in side.parties] for side in item.sides]
-        return [(a, b) for x, y in itertools.combinations(sides, 2) for a in x for b in y]
-    return list(itertools.combinations([p.name for p in parties(item)], 2))
-
-
-def heading(item: Item) -> str:
-    match item:
-        case Meeting():
-            return ", ".join(p.name for p in item.participants)
-        case Agreement():
-            return item.name
-        case Dispute():
-            return item.issue
-
-
-def facts(item: Item) -> list[tuple[str, str]]:
-    """Labelled facts for the item's card; empty ones are left out."""
-    match item:
-        case Meeting():
-            rows = [
-                ("when", item.date),
-                ("where", item.location),
-                ("status", item.status),
-                ("topics", ", ".join(item.topics)),
-                ("outcome", item.outcome),
-            ]
-        case Agreement():
-            rows = [
-                ("parties", ", ".join(p.name for p in item.parties)),
-                ("when", item.date),
-                ("status", item.status.replace("_", " ")),
-                ("areas", ", ".join(item.areas)),
-                ("count", str(item.count) if item.count else None),
-                ("about", item.description),
-            ]
-        case Dispute():
-            sides = [
-                ", ".join(p.name for p in side.parties)
-                + (f" ({side.position})" if side.position else "")
-                for side in item.sides
-            ]
-            rows = [("type", item.kind), ("sides", " vs ".join(sides)), ("status", item.status)]
-    return [(label, value) for label, value in rows if value]
-
-
-def event_label(item: Item) -> str:
-    """The one line a timeline point or a network edge shows for an item."""
-    if isinstance(item, Meeting):
-        where = f" in {item.location}" if item.location else ""
-        return f"{heading(item)} meet{where}"
-    return heading(item)
 
 
 class _Page:

@@ -7,30 +7,16 @@ registers `report_command` as the `report` command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
+from summarizer.display import plural
 from summarizer.errors import InputError
 from summarizer.report import load_corpus, load_texts, write_report
-from summarizer.writers import load_results, plural
-
-EXIT_USAGE = 2
-_MAX_LISTED = 10
-
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str) -> NoReturn:
-    _err.print(Text(f"error: {message}"))
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _listed(lines: list[str]) -> str:
-    shown = "; ".join(lines[:_MAX_LISTED])
-    return shown + (f"; and {len(lines) - _MAX_LISTED} more" if len(lines) > _MAX_LISTED else "")
+from summarizer.terminal import err, fail, listed
+from summarizer.writers import load_results
 
 
 def report_command(
@@ -63,24 +49,24 @@ def report_command(
 ) -> None:
     """Write one self-contained HTML report: highlighted texts, a timeline and an actor network."""
     if not results.is_file():
-        _fail(f"{results}: no such file")
+        fail(f"{results}: no such file")
     if corpus is not None and not corpus.is_file():
-        _fail(f"{corpus}: no such file")
+        fail(f"{corpus}: no such file")
     loaded, bad = load_results(results)
     if bad:
-        _err.print(f"warning: skipped lines that are not results: {_listed(list(map(str, bad)))}")
+        err.print(f"warning: skipped lines that are not results: {listed(list(map(str, bad)))}")
     if not loaded:
-        _fail(f"{results}: no results to report")
+        fail(f"{results}: no results to report")
     try:
         events = load_corpus(corpus) if corpus is not None else None
         texts, problems = load_texts(inputs or [], (r.id for r in loaded))
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except InputError as exc:
-        _fail(exc.reason)
+        fail(exc.reason)
     if problems:
-        _err.print(Text(f"warning: unreadable articles: {_listed(problems)}"))
+        err.print(Text(f"warning: unreadable articles: {listed(problems)}"))
     missing = sum(r.id not in texts for r in loaded)
     write_report(out, loaded, texts, events)
     note = f", {plural(missing, 'article')} without text" if missing else ""
-    _err.print(Text(f"wrote {out}: {plural(len(loaded), 'article')}{note}"))
+    err.print(Text(f"wrote {out}: {plural(len(loaded), 'article')}{note}"))

@@ -1,4 +1,4 @@
-"""Output files: the streaming JSONL, the exports rebuilt from it, and the `show` table.
+"""Output files: the streaming JSONL and the exports rebuilt from it.
 
 The JSONL is the only file a batch writes while it runs: one whole line per finished
 article, so a crash loses at most the articles in flight and a rerun resumes from it. JSON,
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from summarizer.schema import Agreement, Dispute, Item, Meeting, Party, Result
+from summarizer.atomic import write_atomic
+from summarizer.display import grounded, md, what, when, who
+from summarizer.errors import InputError, validation_problems
+from summarizer.schema import Agreement, Dispute, Item, Meeting, Result
 
 Format = Literal["jsonl", "json", "csv", "md"]
 FORMATS: tuple[Format, ...] = ("jsonl", "json", "csv", "md")
@@ -131,20 +131,29 @@ def done_ids(path: Path) -> set[str]:
     return ids
 
 
-def load_results(path: Path) -> tuple[list[Result], list[int]]:
+def load_results(path: Path, *, strict: bool = False) -> tuple[list[Result], list[int]]:
     """Every result in a JSONL file, one per id (the last wins), sorted by id.
 
     Also returns the numbers of lines that are not valid results, for the caller to report.
-    Sorting makes exports the same whatever order concurrent requests finished in.
+    Sorting makes exports the same whatever order concurrent requests finished in. `strict`
+    (for scoring, where a lost or doubled article would skew the numbers) raises InputError
+    instead, naming the file and line: a missing file, a bad line, or two results for an id.
     """
+    if strict and not path.is_file():
+        raise InputError(f"results file {path} is unreadable: no such file")
     by_id: dict[str, Result] = {}
     bad: list[int] = []
     for number, record in _records(path):
         try:
             result = Result.model_validate(record)
-        except ValidationError:
+        except ValidationError as exc:
+            if strict:
+                problems = validation_problems(exc)
+                raise InputError(f"{path}:{number} is not a Result: {problems}") from None
             bad.append(number)
             continue
+        if strict and result.id in by_id:
+            raise InputError(f"{path}:{number}: a second result for article {result.id!r}")
         by_id[result.id] = result
     return [by_id[id] for id in sorted(by_id)], bad
 
@@ -160,10 +169,7 @@ def export(jsonl: Path, fmt: Format) -> Path | None:
         "md": to_markdown,
     }
     target = jsonl.with_suffix(f".{fmt}")
-    tmp = target.with_name(f".{target.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as file:  # newline="": csv writes \r\n
-        file.write(render[fmt](results))
-    tmp.replace(target)  # readers never see a half-written export
+    write_atomic(target, render[fmt](results), newline="")  # newline="": csv writes \r\n
     return target
 
 
@@ -205,117 +211,28 @@ def csv_row(article_id: str, kind: str, item: Item) -> dict[str, Any]:
     return row
 
 
-def names(parties: list[Party]) -> str:
-    return "; ".join(p.name for p in parties)
-
-
-def who(item: Item) -> str:
-    """The parties of an item; a dispute reads "side A vs side B"."""
-    match item:
-        case Meeting():
-            return names(item.participants)
-        case Agreement():
-            return names(item.parties)
-        case Dispute():
-            return " vs ".join(names(side.parties) for side in item.sides)
-
-
-def when(item: Item) -> str | None:
-    return None if isinstance(item, Dispute) else item.date
-
-
-def what(item: Item) -> str:
-    """The one-line gist shown in the digest and the table."""
-    match item:
-        case Meeting():
-            parts = ["; ".join(item.topics), item.outcome]
-        case Agreement():
-            # A count the name already states ("17 agreements") is not repeated.
-            count = f"{item.count} agreements" if item.count else None
-            parts = [item.name, ", ".join(item.areas), None if item.name == count else count]
-        case Dispute():
-            parts = [f"{item.issue} ({item.kind})"]
-    return " — ".join(p for p in parts if p)
-
-
-def grounded(item: Item) -> bool:
-    """An item counts as grounded when at least one of its quotes was found in the article."""
-    return any(e.grounded for e in item.evidence)
-
-
 def to_markdown(results: list[Result]) -> str:
     """A digest to read: per article, its summary and one bullet per item with a quote."""
     out = ["# Summaries", ""]
     for result in results:
         summary = result.summary
-        out += [f"## {_md(summary.title or summary.id)}", ""]
+        out += [f"## {md(summary.title or summary.id)}", ""]
         meta = [f"`{summary.id}`"]
         if summary.published:
             meta.append(f"published {summary.published.isoformat()}")
-        out += [" · ".join(meta), "", _md(summary.summary), ""]
+        out += [" · ".join(meta), "", md(summary.summary), ""]
         for kind, item in summary.items():
-            facts = [f"**{kind}**", _md(who(item))]
-            facts += [_md(x) for x in (when(item), getattr(item, "location", None)) if x]
+            facts = [f"**{kind}**", md(who(item))]
+            facts += [md(x) for x in (when(item), getattr(item, "location", None)) if x]
             facts.append(item.status)
             line = "- " + ", ".join(facts)
             if gist := what(item):
-                line += f": {_md(gist)}"
+                line += f": {md(gist)}"
             if not grounded(item):
                 line += " *(not grounded in the text)*"
-            out += [line, f"  > {_md(item.evidence[0].quote)}"]
+            out += [line, f"  > {md(item.evidence[0].quote)}"]
         if not summary.items():
             out.append("*Nothing found.*")
-        out += [f"- *warning: {_md(w)}*" for w in result.run.warnings]
+        out += [f"- *warning: {md(w)}*" for w in result.run.warnings]
         out.append("")
     return "\n".join(out)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _md(text: str) -> str:
-    """Escape what Markdown would read as formatting in names and quotes."""
-    for char in "\\`*_[]<>#|":
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())
-
-
-def show(path: Path, console: Console) -> list[int]:
-    """Print a table per article of what was found; returns the numbers of unreadable lines."""
-    results, bad = load_results(path)
-    totals = {"meeting": 0, "agreement": 0, "dispute": 0}
-    for result in results:
-        summary = result.summary
-        heading = Text(summary.title or summary.id, style="bold")
-        if summary.title:
-            heading.append(f"  [{summary.id}]", style="dim")
-        items = summary.items()
-        if not items:
-            console.print(heading, Text("nothing found", style="dim"))
-            continue
-        table = Table(
-            title=heading,
-            caption=Text(summary.summary),
-            title_justify="left",
-            caption_justify="left",
-            expand=True,
-        )
-        for column in ("kind", "who", "when", "where", "status", "what"):
-            table.add_column(column, overflow="fold")
-        for kind, item in items:
-            totals[kind] += 1
-            style = None if grounded(item) else "yellow"
-            table.add_row(
-                kind,
-                Text(who(item)),
-                when(item) or "",
-                Text(getattr(item, "location", None) or ""),
-                item.status,
-                Text(what(item) + ("" if grounded(item) else "  (not grounded)")),
-                style=style,
-            )
-        console.print(table, "")
-    counts = ", ".join(plural(n, kind) for kind, n in totals.items())
-    console.print(f"{plural(len(results), 'article')}: {counts}")
-    return bad

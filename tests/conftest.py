@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from summarizer.config import Config
+from summarizer.config import CONFIG_ENV, ENV_VARS, Config
 from tests.stub_server import Reply, StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,13 @@ def article_reply(**changes: Any) -> dict[str, Any]:
     }
     reply.update(changes)
     return reply
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings come from each test only, never from the machine's environment."""
+    for var in (*ENV_VARS.values(), CONFIG_ENV):
+        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

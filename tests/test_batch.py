@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,23 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result as CliResult
-from typer.testing import CliRunner
 
-from summarizer.cli import app
 from summarizer.config import CONFIG_ENV, ENV_VARS
 from summarizer.schema import Result
-from tests.conftest import ARTICLE, article_reply
+from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer
-
-SUMMARIZER = Path(sys.executable).with_name("summarizer")  # the installed console script
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test's config file only, never from the machine's environment."""
-    for var in (*ENV_VARS.values(), CONFIG_ENV):
-        monkeypatch.delenv(var, raising=False)
+from tests.support import (
+    SUMMARIZER,
+    cli_args,
+    error_lines,
+    invoke,
+    output_ids,
+    story,
+    write_config,
+    write_stories,
+)
 
 
 @pytest.fixture
@@ -39,52 +36,6 @@ def config(stub: StubServer, tmp_path: Path) -> Path:
     """A config file for the stub: quick transport retries; answers valid by default."""
     stub.default = lambda request: Reply(article_reply())
     return write_config(tmp_path / "settings.toml", stub)
-
-
-def write_config(path: Path, stub: StubServer, **extra: Any) -> Path:
-    values = {
-        "base_url": stub.base_url,
-        "model": "stub-model",
-        "api_key": "sk-test-secret",
-        "mode": "json_schema",
-        "strategy": "article",  # one scripted reply per article
-        "max_attempts": 2,
-        "max_retry_time": 5,
-        "timeout": 5,
-        **extra,
-    }
-    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
-    return path
-
-
-def cli_args(config: Path, *args: str) -> list[str]:
-    return ["run", *args, "--config", str(config), "--cache-dir", str(config.parent / "cache")]
-
-
-def invoke(config: Path, *args: str, input: bytes | str | None = None) -> CliResult:
-    """`summarizer run ARGS` in-process, with the stub's config and a real cache folder."""
-    return CliRunner().invoke(app, cli_args(config, *args), input=input)
-
-
-def story(n: int) -> str:
-    """ARTICLE plus a distinct last sentence: a different request (no cache hit) per story."""
-    return f"{ARTICLE}\nStory number {n}."
-
-
-def write_stories(folder: Path, count: int, first: int = 0) -> list[str]:
-    folder.mkdir(exist_ok=True)
-    for n in range(first, first + count):
-        (folder / f"s{n:02d}.txt").write_text(story(n), encoding="utf-8")
-    return [f"s{n:02d}" for n in range(first, first + count)]
-
-
-def output_ids(path: Path) -> list[str]:
-    """Ids in the output, in file order; every line must be a whole, valid Result."""
-    return [Result.model_validate_json(line).id for line in path.read_text().splitlines()]
-
-
-def error_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_folder_with_good_empty_binary_and_jsonl(

@@ -30,8 +30,7 @@ from summarizer.cli import app
 from summarizer.schema import Result
 from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer, completion_body
-from tests.test_batch import (
-    clean_env,
+from tests.support import (
     error_lines,
     invoke,
     output_ids,
@@ -39,8 +38,6 @@ from tests.test_batch import (
     write_config,
     write_stories,
 )
-
-__all__ = ["clean_env"]  # the autouse fixture: settings come from each test only
 
 
 class BatchServer:

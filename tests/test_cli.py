@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from summarizer.cli import app
 from summarizer.writers import LineLog
-from tests.test_batch import clean_env  # noqa: F401  (autouse: no settings from the machine)
 from tests.test_writers import make_result
 
 RUN_OPTIONS = {

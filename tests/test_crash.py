@@ -25,9 +25,8 @@ from summarizer.config import CONFIG_ENV, ENV_VARS, Config
 from summarizer.schema import Result
 from tests.conftest import ARTICLE, article_reply
 from tests.stub_server import Reply, StubServer
-from tests.test_batch import (  # noqa: F401  (clean_env: autouse, no settings from the machine)
+from tests.support import (
     SUMMARIZER,
-    clean_env,
     cli_args,
     invoke,
     output_ids,

@@ -18,22 +18,20 @@ from pathlib import Path
 
 import pytest
 
+from summarizer.backend import endpoint_id
 from summarizer.config import Config
-from summarizer.embedded import (
+from summarizer.embedded import EmbeddedServer, _server_env, get_server
+from summarizer.errors import ModelError
+from summarizer.gguf import (
     GGUF_MAGIC,
     MODELS,
     AssemblySpec,
     EmbeddedModel,
-    EmbeddedServer,
     Part,
-    _server_env,
     assemble,
     assembly_spec,
-    endpoint_id,
-    get_server,
     model_path,
 )
-from summarizer.errors import ModelError
 
 FIX = "reinstall the fake parts"
 
@@ -203,7 +201,7 @@ def test_concurrent_processes_build_the_model_once(tmp_path: Path) -> None:
         """
         import json, logging, sys
         from pathlib import Path
-        from summarizer.embedded import AssemblySpec, Part, assemble
+        from summarizer.gguf import AssemblySpec, Part, assemble
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         s = json.loads(Path(sys.argv[1]).read_text())
         parts = tuple(Part(Path(p), n, h, "fix") for p, n, h in s["parts"])

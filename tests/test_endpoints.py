@@ -21,9 +21,7 @@ from summarizer.llm import EndpointDown
 from summarizer.pipeline import Summarizer
 from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer
-from tests.test_batch import clean_env, output_ids, story, write_config, write_stories
-
-__all__ = ["clean_env"]  # the autouse fixture: settings come from each test only
+from tests.support import output_ids, story, write_config, write_stories
 
 
 def answering(delay: float = 0.0) -> StubServer:

@@ -25,8 +25,7 @@ from summarizer.config import Config
 from summarizer.schema import Result
 from tests.conftest import ARTICLE, article_reply
 from tests.stub_server import Reply, StubServer
-from tests.test_batch import (  # noqa: F401  (clean_env: autouse, no settings from the machine)
-    clean_env,
+from tests.support import (
     error_lines,
     invoke,
     output_ids,

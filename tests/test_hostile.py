@@ -32,9 +32,8 @@ from summarizer.resolve import Article, build_summary
 from summarizer.schema import Result
 from tests.conftest import ARTICLE, article_reply
 from tests.stub_server import Reply, StubServer
-from tests.test_batch import (  # noqa: F401  (clean_env: autouse, no settings from the machine)
+from tests.support import (
     SUMMARIZER,
-    clean_env,
     cli_args,
     error_lines,
     invoke,

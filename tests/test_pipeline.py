@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import EndpointError, ExtractionError, InputError, Summarizer, pipeline
+from summarizer import EndpointError, ExtractionError, InputError, Summarizer, pipeline, reuse
 from summarizer.config import Config
 from summarizer.prompts import PROMPTS_ENV, prompt_version, prompts_dir
 from tests.conftest import ARTICLE, article_reply
@@ -221,7 +221,7 @@ def test_changed_code_rebuilds_results_from_the_cached_answers(
     stub.push(Reply(article_reply()))
     with Summarizer(stub_config) as s:
         first = s.summarize(ARTICLE, id="x")
-    monkeypatch.setattr(pipeline, "code_version", lambda: "a later commit")
+    monkeypatch.setattr(reuse, "code_version", lambda: "a later commit")
     monkeypatch.setattr(pipeline, "merge_duplicates", lambda summary: summary.model_copy(
         update={"summary": "made by the new code"}))  # fmt: skip
     with Summarizer(stub_config) as s:

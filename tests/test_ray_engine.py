@@ -3,14 +3,13 @@ per-endpoint rate limit shared by every worker. Each test starts (and stops) its
 Ray, as the command does without --ray-address.
 
 The endpoint is a scripted server on 127.0.0.1 playing a deterministic model for the default
-"sentences" strategy, so the seeds exercise every kind of request the pipeline makes.
+"sentences" strategy (`support.scripted_model`), so the seeds exercise every kind of request
+the pipeline makes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,51 +17,24 @@ from typing import Any
 import pytest
 
 from summarizer.ray_engine import StartTimes
-from summarizer.schema import Result
 from tests.conftest import SEEDS, article_reply
 from tests.stub_server import Reply, StubServer
-from tests.test_batch import clean_env, invoke, output_ids, write_config, write_stories
+from tests.support import (
+    invoke,
+    output_ids,
+    results_by_id,
+    scripted_model,
+    write_config,
+    write_stories,
+)
 
 pytest.importorskip("ray")
-
-__all__ = ["clean_env"]  # the autouse fixture: settings come from each test only
-
-_ASKED = re.compile(r'[Ss]entence \[(\d+)\](?: only)?: "(.*)"')
-_NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+")
-
-
-def fake_model(request: dict[str, Any]) -> Reply:
-    """Answers that depend only on the request: an overview naming the article's digest, a
-    sentence "reports" a meeting when it says "met" and an agreement when it says "signed",
-    and the items name the capitalised names of the sentence."""
-    schema = request["response_format"]["json_schema"]["name"]
-    if schema == "Overview":
-        digest = hashlib.sha256(json.dumps(request["messages"][:-1]).encode()).hexdigest()
-        return Reply({"title": 1, "dateline": None, "summary": f"Report {digest[:10]}."})
-    # The question, or the one a re-ask (the last message) refers back to.
-    asked = next(filter(None, (_ASKED.search(m["content"]) for m in request["messages"][::-1])))
-    n, sentence = int(asked.group(1)), asked.group(2)
-    if schema == "SentenceReport":
-        kind = "meeting" if " met " in sentence else "agreement" if "signed" in sentence else ""
-        return Reply({"reports": kind or "nothing"})
-    names = [*dict.fromkeys(_NAME.findall(sentence)), "Some Official", "Another Official"][:3]
-    actors = [{"name": name, "kind": "person", "role": None, "of": None} for name in names]
-    if schema == "FoundMeetings":
-        meeting = {"who": names, "when": None, "where": None, "status": "held", "topics": []}
-        return Reply({"actors": actors, "meetings": [{**meeting, "outcome": None, "ev": [n]}]})
-    agreement = {"name": "an agreement", "parties": names, "when": None, "status": "signed"}
-    extra = {"areas": [], "count": None, "about": None, "ev": [n]}
-    return Reply({"actors": actors, "agreements": [{**agreement, **extra}]})
-
-
-def results(path: Path) -> dict[str, Result]:
-    return {r.id: r for r in map(Result.model_validate_json, path.read_text().splitlines())}
 
 
 def test_ray_gives_the_same_results_as_the_local_engine_on_the_seeds(
     stub: StubServer, tmp_path: Path
 ) -> None:
-    stub.default = fake_model
+    stub.default = scripted_model
     config = write_config(tmp_path / "settings.toml", stub, strategy="sentences")
     local, ray = tmp_path / "local" / "results.jsonl", tmp_path / "ray" / "results.jsonl"
     first = invoke(config, str(SEEDS), "--out", str(local), "--no-cache", "-q")
@@ -72,7 +44,7 @@ def test_ray_gives_the_same_results_as_the_local_engine_on_the_seeds(
     assert second.exit_code == 0, second.output
     assert len(stub.requests) == 2 * asked  # the same requests again: nothing cached, none lost
 
-    by_local, by_ray = results(local), results(ray)
+    by_local, by_ray = results_by_id(local), results_by_id(ray)
     assert sorted(by_ray) == sorted(by_local) == sorted(p.stem for p in SEEDS.glob("*.txt"))
     assert {i: r.summary for i, r in by_ray.items()} == {i: r.summary for i, r in by_local.items()}
     assert sum(len(r.summary.meetings) + len(r.summary.agreements) for r in by_ray.values())

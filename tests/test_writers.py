@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from summarizer.schema import ArticleSummary, Result, RunInfo
+from summarizer.terminal import tables
 from summarizer.writers import (
     CSV_COLUMNS,
     LineLog,
@@ -16,7 +17,6 @@ from summarizer.writers import (
     export,
     load_results,
     repair_tail,
-    show,
 )
 
 
@@ -166,14 +166,17 @@ def test_json_and_markdown_exports(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_show_prints_a_table_per_article(tmp_path: Path) -> None:
+def test_show_renders_a_table_per_article(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     empty = make_result("e0").summary.model_copy(
         update={"meetings": [], "agreements": [], "disputes": []}
     )
     write_results(path, make_result("x1"), Result(summary=empty, run=make_result("e0").run))
+    results, bad = load_results(path)
     console = Console(record=True, width=160)
-    assert show(path, console) == []
+    for renderable in tables(results):
+        console.print(renderable)
+    assert bad == []
     text = console.export_text()
     assert "Talks in Moscow, x1" in text
     assert "Nicolás Maduro; Vladimir Putin" in text

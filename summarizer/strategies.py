@@ -1,0 +1,185 @@
+"""Strategies: how an article is asked about. The public seam for changing that.
+
+A strategy is a generator function that takes the article's chunks (lists of numbered
+sentences; one chunk unless the article is long) and *plans* its requests: it yields an
+`Ask` (a task prompt, the response model to fill, an output budget, the sentences shown),
+receives the validated answer (or None when an optional ask failed), may decide its next
+ask from it, and finally returns one `Extraction`. The pipeline does everything else:
+prompts, the cache, the model, retries, resolution, grounding and merging; a strategy
+never sees a client.
+
+Adding one takes one file and its registration:
+
+    # summarizer/my_strategy.py
+    from summarizer.strategies import TASK_TOKENS, Ask, Plan, combined, register
+
+    @register("mine")
+    def mine(chunks):
+        overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
+        ...
+        return combined(overview, found)
+
+and its module name added to `MODULES` below, so `strategy = "mine"` (config, environment
+or `--strategy mine`) finds it. Code outside the package (bench/, tests) may call
+`register` directly. A task name `t` reads its prompt from `prompts/task_t.txt`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from summarizer.chunking import Sentence
+from summarizer.extraction import FOUND, KIND_WORDS, Extraction, Overview, SentenceReport
+from summarizer.prompts import cue_sentences
+
+# Output budgets: generation dominates the cost on a CPU, and a cap stops a looping model.
+BASE_OUTPUT_TOKENS = 400
+OUTPUT_TOKENS_PER_SENTENCE = 24
+MAX_OUTPUT_TOKENS = 4096
+TASK_TOKENS = {"overview": 200, "classify": 16, "items": 700}
+
+
+@dataclass
+class Ask:
+    """One request of a plan: a task prompt, the model to fill, an output budget."""
+
+    task: str
+    model: type[BaseModel]
+    max_tokens: int
+    sentences: list[Sentence]  # the part of the article the request shows (a chunk or all)
+    example: bool = False
+    required: bool = False  # without its answer the article fails (with the raw answer kept)
+    vars: dict[str, object] = field(default_factory=dict)
+
+
+Plan = Generator[Ask, BaseModel | None, Extraction]
+Strategy = Callable[[list[list[Sentence]]], Plan]
+
+STRATEGIES: dict[str, Strategy] = {}
+# Package modules that register strategies of their own, imported on first lookup.
+MODULES: tuple[str, ...] = ()
+
+
+def register(name: str) -> Callable[[Strategy], Strategy]:
+    """Make a strategy selectable as `strategy = name`; a name is registered once."""
+
+    def add(plan: Strategy) -> Strategy:
+        if STRATEGIES.get(name, plan) is not plan:
+            raise ValueError(f"strategy {name!r} is already registered")
+        STRATEGIES[name] = plan
+        return plan
+
+    return add
+
+
+def names() -> list[str]:
+    """Every registered strategy's name, the package's own modules loaded first."""
+    for module in MODULES:
+        importlib.import_module(module)
+    return list(STRATEGIES)
+
+
+def get(name: str) -> Strategy:
+    """The strategy registered as `name`; KeyError names the known ones."""
+    known = names()
+    if name not in STRATEGIES:
+        raise KeyError(f"unknown strategy {name!r}: use one of {', '.join(known)}")
+    return STRATEGIES[name]
+
+
+def combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
+    """One extraction from an overview and the answers that carry items."""
+    return Extraction.model_construct(
+        title=overview.title,
+        dateline=overview.dateline,
+        summary=overview.summary,
+        actors=[a for p in parts for a in getattr(p, "actors", [])],
+        meetings=[m for p in parts for m in getattr(p, "meetings", [])],
+        agreements=[a for p in parts for a in getattr(p, "agreements", [])],
+        disputes=[d for p in parts for d in getattr(p, "disputes", [])],
+    )
+
+
+def no_overview() -> Overview:
+    """What stands in for an overview whose (optional) ask failed."""
+    return Overview.model_construct(title=None, dateline=None, summary="")
+
+
+def article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
+    """One request per chunk, none depending on another's answer (what the Batch API can
+    send at once)."""
+    return [
+        Ask(
+            "article",
+            Extraction,
+            min(MAX_OUTPUT_TOKENS, BASE_OUTPUT_TOKENS + OUTPUT_TOKENS_PER_SENTENCE * len(chunk)),
+            chunk,
+            example=True,
+            required=True,
+        )
+        for chunk in chunks
+    ]
+
+
+@register("article")
+def article(chunks: list[list[Sentence]]) -> Plan:
+    """Everything in one request per chunk: cheapest in calls, weakest in recall on small
+    models."""
+    parts: list[Extraction] = []
+    for ask in article_asks(chunks):
+        answer = yield ask
+        assert isinstance(answer, Extraction)
+        parts.append(answer)
+    first = parts[0]
+    overview = Overview.model_construct(  # already validated (or salvaged) as part of `first`
+        title=first.title, dateline=first.dateline, summary=first.summary
+    )
+    return combined(overview, parts)
+
+
+@register("sentences")
+def sentences(chunks: list[list[Sentence]]) -> Plan:
+    """An overview, then for each candidate sentence: what does it report, then the details.
+
+    Small models miss most items when asked for everything at once but answer a focused
+    question well; the shared article prefix keeps each follow-up question cheap. A long
+    article is read chunk by chunk; a sentence in two chunks' overlap is asked about once.
+    """
+    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
+    found: list[BaseModel] = []
+    asked: set[int] = set()
+    for chunk in chunks:
+        for s in cue_sentences(chunk):
+            if s.n in asked:
+                continue
+            asked.add(s.n)
+            about = {"n": s.n, "sentence": s.text}
+            report = yield Ask(
+                "classify", SentenceReport, TASK_TOKENS["classify"], chunk, vars=about
+            )
+            if not isinstance(report, SentenceReport) or report.reports == "nothing":
+                continue
+            items = yield Ask(
+                "items",
+                FOUND[report.reports],
+                TASK_TOKENS["items"],
+                chunk,
+                vars={**about, "kinds": KIND_WORDS[report.reports]},
+            )
+            if items is not None:
+                found.append(anchored(items, s.n))
+    if not isinstance(overview, Overview):
+        overview = no_overview()
+    return combined(overview, found)
+
+
+def anchored(found: BaseModel, n: int) -> BaseModel:
+    """Every item found for sentence n cites sentence n first."""
+    for key in ("meetings", "agreements", "disputes"):
+        for item in getattr(found, key, []):
+            item.ev = [n, *[e for e in item.ev if e != n]][:3]
+    return found
