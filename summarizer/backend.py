@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from summarizer.answers import Answer
 from summarizer.config import Config
 from summarizer.endpoints import EndpointPool, pool_id
 from summarizer.gguf import model_or_file
-from summarizer.llm import Answer
 
 
 class Extractor(Protocol):

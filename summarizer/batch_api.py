@@ -32,12 +32,12 @@ from openai.types import Batch
 from pydantic import BaseModel, Field, SecretStr
 
 from summarizer import strategies
+from summarizer.answers import Answer, pick_mode, shaped_request, validate_completion
 from summarizer.atomic import write_atomic
 from summarizer.batch import BatchReport, Listener, ignore_events, pending, run_batch
 from summarizer.config import Config
 from summarizer.errors import ConfigError, EndpointError, InputError, SummarizerError
 from summarizer.inputs import Article, InputProblem, Inputs, scan_inputs
-from summarizer.llm import Answer, pick_mode, shaped_request, validate_completion
 from summarizer.pipeline import Summarizer
 from summarizer.reuse import request_key
 

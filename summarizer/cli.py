@@ -10,30 +10,44 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
-from rich.text import Text
 
-from summarizer import batch_api, ray_engine, strategies, writers
+from summarizer import ray_engine, strategies
 from summarizer.batch import (
     DEFAULT_CONCURRENCY,
-    EXIT_FAILED,
-    BatchReport,
-    describe,
     estimate,
     local_engine,
     run_batch,
 )
-from summarizer.config import Config, Mode, default_cache_dir, default_config_file
+from summarizer.batch_cli import batch_app
+from summarizer.config import Config
 from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.display import plural
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.eval.cli import eval_command
 from summarizer.inputs import DuplicateIdError, Inputs, scan_inputs
+from summarizer.options import (
+    ApiKey,
+    BaseUrl,
+    CacheDir,
+    ConfigFile,
+    Fmt,
+    MaxChars,
+    Model,
+    ModeOption,
+    Out,
+    Paths,
+    Quiet,
+    Strict,
+    Verbose,
+    check_out,
+    default_of,
+    finish,
+)
 from summarizer.pipeline import Summarizer
 from summarizer.report_cli import report_command
 from summarizer.terminal import BatchView, err, fail, listed, tables
-from summarizer.writers import ERRORS_NAME, FORMATS, Format, load_results
+from summarizer.writers import load_results
 
 app = typer.Typer(
     name="summarizer",
@@ -46,115 +60,7 @@ app.command("eval")(eval_command)
 app.command("merge")(merge_command)
 app.command("timeline")(timeline_command)
 app.command("report")(report_command)
-
-
-def _default(field: str) -> str:
-    """A setting's built-in default, for --help, read from Config so it never drifts."""
-    return str(Config.model_fields[field].default)
-
-
-# Options shared by `run` and `batch`, declared once.
-Paths = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="INPUT...",
-        help=".txt/.md/.html files, folders (recursive), .jsonl files of "
-        "{id, text, title?, published?, url?} records, or - for standard input.",
-        show_default=False,
-    ),
-]
-Out = Annotated[
-    Path,
-    typer.Option(
-        "--out", "-o", help="Results JSONL, one line per article; a rerun resumes from it."
-    ),
-]
-Fmt = Annotated[
-    Format,
-    typer.Option(
-        "--format",
-        "-f",
-        help="Also write OUT with this suffix, rebuilt from the JSONL: json, csv (a row "
-        "per item) or md (a digest).",
-    ),
-]
-Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bar and no per-article lines.")
-]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line for every article.")]
-BaseUrl = Annotated[
-    list[str] | None,
-    typer.Option(
-        metavar="URL",
-        help="OpenAI-compatible endpoint; repeat it to spread requests over several (env "
-        "SUMMARIZER_BASE_URL, comma-separated).",
-        show_default="the embedded model",
-    ),
-]
-Model = Annotated[
-    str | None,
-    typer.Option(
-        help="Model name, or an embedded model name / GGUF path (env SUMMARIZER_MODEL).",
-        show_default="qwen2.5-coder-1.5b embedded, gpt-4o-mini remote",
-    ),
-]
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        help="API key. Insecure: visible in process lists and shell history; prefer the "
-        "OPENAI_API_KEY environment variable.",
-        show_default="$OPENAI_API_KEY",
-    ),
-]
-ModeOption = Annotated[
-    Mode | None,
-    typer.Option(help="Instructor mode (env SUMMARIZER_MODE).", show_default=_default("mode")),
-]
-CacheDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="Response cache (env SUMMARIZER_CACHE_DIR).", show_default=str(default_cache_dir())
-    ),
-]
-Strict = Annotated[
-    bool, typer.Option("--strict", help="Drop items none of whose evidence is in the article.")
-]
-MaxChars = Annotated[
-    int | None,
-    typer.Option(
-        help="Longest article accepted; longer ones fail with the limit named.",
-        show_default=_default("max_chars"),
-    ),
-]
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="Settings file, TOML (env SUMMARIZER_CONFIG).",
-        show_default=str(default_config_file()),
-    ),
-]
-
-
-def _check_out(out: Path) -> None:
-    if out.suffix.lower() in {f".{f}" for f in FORMATS if f != "jsonl"}:
-        fail(
-            f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
-            f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
-        )
-    if out.name == ERRORS_NAME:
-        fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
-
-
-def _finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:
-    """Rebuild the export and print the closing lines."""
-    target = writers.export(out, fmt)
-    lines = describe(report, out)
-    for line in lines if not quiet else lines[1:]:  # --quiet keeps only the stop reason
-        err.print(Text(line))
-    if target is not None and not quiet:
-        err.print(Text(f"wrote {target}"))
+app.add_typer(batch_app, name="batch")
 
 
 @app.command()
@@ -197,7 +103,7 @@ def run(
             help="sentences: a focused question per candidate sentence (better recall on small "
             "models); article: one request per article; or another registered strategy: "
             f"{', '.join(strategies.names())} (env SUMMARIZER_STRATEGY).",
-            show_default=_default("strategy"),
+            show_default=default_of("strategy"),
         ),
     ] = None,
     cache_dir: CacheDir = None,
@@ -211,7 +117,7 @@ def run(
     max_reasks: Annotated[
         int | None,
         typer.Option(
-            help="Re-asks after invalid model output.", show_default=_default("max_reasks")
+            help="Re-asks after invalid model output.", show_default=default_of("max_reasks")
         ),
     ] = None,
     max_cost: Annotated[
@@ -225,7 +131,7 @@ def run(
     max_chars: MaxChars = None,
     n_ctx: Annotated[
         int | None,
-        typer.Option(help="Embedded model context, tokens.", show_default=_default("n_ctx")),
+        typer.Option(help="Embedded model context, tokens.", show_default=default_of("n_ctx")),
     ] = None,
     max_output_tokens: Annotated[
         int | None,
@@ -266,7 +172,7 @@ def run(
         fail("--quiet and --verbose exclude each other")
     if no_cache and refresh:
         fail("--no-cache and --refresh exclude each other")
-    _check_out(out)
+    check_out(out)
     if engine == "local" and (ray_address or ray_workers):
         fail("--ray-address and --ray-workers need --engine ray")
     try:
@@ -320,7 +226,7 @@ def run(
         fail(exc.reason)
     except SummarizerError as exc:
         fail(exc.reason, 1)
-    _finish(report, out, fmt, quiet)
+    finish(report, out, fmt, quiet)
     raise typer.Exit(report.exit_code)
 
 
@@ -337,132 +243,6 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> None:
     typer.echo(line)
     for problem in plan.problems:
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
-
-
-batch_app = typer.Typer(
-    help="The OpenAI Batch API: the same requests as `run --strategy article`, at the Batch "
-    "API's price, answered within 24 hours.",
-    no_args_is_help=True,
-)
-app.add_typer(batch_app, name="batch")
-
-
-@batch_app.command("submit")
-def batch_submit(
-    paths: Paths,
-    out: Out = Path("results.jsonl"),
-    base_url: BaseUrl = None,
-    model: Model = None,
-    api_key: ApiKey = None,
-    mode: ModeOption = None,
-    cache_dir: CacheDir = None,
-    strict: Strict = False,
-    max_chars: MaxChars = None,
-    config_file: ConfigFile = None,
-) -> None:
-    """Send every article not yet in OUT to the Batch API, one request per article.
-
-    Requests the cache answers are not sent. What was sent, and the settings, are kept in
-    OUT's .batch.json (results.batch.json for results.jsonl): `batch status` and `batch
-    collect` take the same --out. The article strategy is used whatever is configured: a
-    batch cannot chain the questions of the sentences strategy.
-    """
-    _check_out(out)
-    try:
-        config = Config.load(
-            config_file,
-            base_url=base_url,
-            model=model,
-            api_key=api_key,
-            mode=mode,
-            cache_dir=cache_dir,
-            strict=strict or None,
-            max_chars=max_chars,
-        )
-        sent = batch_api.submit(paths, config, out)
-    except (ConfigError, DuplicateIdError) as exc:
-        fail(exc.reason)
-    except SummarizerError as exc:  # the Batch API failed
-        fail(exc.reason, EXIT_FAILED)
-    for problem in sent.problems:
-        err.print(Text(f"unusable: {problem}"))
-    done = f"; {sent.skipped:,} already in {out}" if sent.skipped else ""
-    if not sent.jobs:
-        err.print(
-            Text(
-                f"nothing to submit: the cache answers all {plural(sent.articles, 'article')}"
-                f"{done}; `summarizer run --strategy article` writes them at no cost"
-            )
-        )
-        return
-    ids = ", ".join(job.id for job in sent.jobs)
-    err.print(
-        Text(
-            f"submitted {plural(sent.requests, 'request')} for "
-            f"{plural(sent.articles, 'article')} in batch {ids}{done}"
-        )
-    )
-
-
-def _api_key(config_file: Path | None, api_key: str | None) -> SecretStr | None:
-    """The key as `run` would find it; every other setting comes from the batch state."""
-    try:
-        return Config.load(config_file, api_key=api_key).api_key
-    except ConfigError as exc:
-        fail(exc.reason)
-
-
-@batch_app.command("status")
-def batch_status(
-    out: Out = Path("results.jsonl"),
-    api_key: ApiKey = None,
-    config_file: ConfigFile = None,
-) -> None:
-    """Show how each batch submitted for OUT is doing."""
-    try:
-        batches = batch_api.status(out, _api_key(config_file, api_key))
-    except ConfigError as exc:
-        fail(exc.reason)
-    except SummarizerError as exc:  # the Batch API failed
-        fail(exc.reason, EXIT_FAILED)
-    for batch in batches:
-        line = f"{batch.id} {batch.status}"
-        if (counts := batch.request_counts) is not None:
-            line += f": {counts.completed:,}/{counts.total:,} done, {counts.failed:,} failed"
-        typer.echo(line)
-
-
-@batch_app.command("collect")
-def batch_collect(
-    out: Out = Path("results.jsonl"),
-    fmt: Fmt = "jsonl",
-    api_key: ApiKey = None,
-    config_file: ConfigFile = None,
-    quiet: Quiet = False,
-    verbose: Verbose = False,
-) -> None:
-    """Write the answers of the finished batches into OUT (failures into errors.jsonl).
-
-    Answers are validated like a live run's (an invalid one is salvaged item by item: a
-    batch cannot re-ask) and stored in the response cache, so `summarizer run --strategy
-    article` with the same settings is free. Rerun it to collect batches that finish later.
-    Exit code: 0 all collected, 1 some failed or batches still running.
-    """
-    if quiet and verbose:
-        fail("--quiet and --verbose exclude each other")
-    try:
-        with BatchView(err, quiet=quiet, verbose=verbose) as view:
-            done = batch_api.collect(out, _api_key(config_file, api_key), on_event=view)
-    except (ConfigError, DuplicateIdError) as exc:
-        fail(exc.reason)
-    except SummarizerError as exc:  # the Batch API failed
-        fail(exc.reason, EXIT_FAILED)
-    if done.report is not None:
-        _finish(done.report, out, fmt, quiet)
-    if done.waiting:
-        err.print(Text(f"still running: {', '.join(done.waiting)}; collect again later"))
-    code = done.report.exit_code if done.report is not None else 0
-    raise typer.Exit(code or (EXIT_FAILED if done.waiting else 0))
 
 
 @app.command("show")

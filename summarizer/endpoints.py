@@ -28,9 +28,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from summarizer.answers import Answer
 from summarizer.config import Config
 from summarizer.errors import EndpointError
-from summarizer.llm import LLM, Answer, EndpointDown
+from summarizer.llm import LLM, EndpointDown
 
 log = logging.getLogger(__name__)
 

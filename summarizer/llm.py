@@ -12,21 +12,14 @@ Two kinds of retry, kept apart:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import instructor
-import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.processing.response import process_response
-from instructor.v2.core.hooks import Hooks
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -37,45 +30,32 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from summarizer.answers import (
+    MODES,
+    Answer,
+    CallState,
+    answer,
+    describe,
+    pick_mode,
+    recover,
+    request_body,
+)
 from summarizer.config import Config
-from summarizer.errors import EndpointError, ExtractionError
+from summarizer.errors import EndpointError
 
 log = logging.getLogger(__name__)
 # instructor logs every failed attempt at ERROR; retries are ours to report.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 
-MODES: dict[str, instructor.Mode] = {
-    "tools": instructor.Mode.TOOLS,
-    "json_schema": instructor.Mode.JSON_SCHEMA,
-    "json": instructor.Mode.JSON,
-    # llama-cpp-python's server rejects `json_schema` response formats but enforces a schema
-    # given as `json_object` with a grammar: see `LLM._mode_body`.
-    "llama": instructor.Mode.JSON_SCHEMA,
-}
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # Not retried, but the endpoint's fault rather than the request's: a rejected key, or a
 # server that does not serve this model. Another endpoint of a pool may still answer.
 _UNUSABLE_STATUS = frozenset({401, 403, 404})
 
 
-def pick_mode(config: Config) -> str:
-    """The instructor mode that suits the endpoint, unless the user chose one."""
-    if config.mode != "auto":
-        return config.mode
-    if config.embedded:
-        return "llama"
-    openai_hosted = any("api.openai.com" in url for url in config.base_url or ())
-    return "tools" if openai_hosted else "json_schema"
-
-
 class EndpointDown(EndpointError):
     """The endpoint itself failed (unreachable, overloaded, erroring), not the request:
     another endpoint of a pool may answer the same request."""
-
-
-# Fields that frame an answer but say nothing by themselves: an answer cut off after them
-# has nothing worth keeping.
-_FRAME = frozenset({"title", "dateline", "actors"})
 
 
 class _NotACompletion(Exception):
@@ -117,77 +97,6 @@ def _retry_after(exc: BaseException | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
-
-
-@dataclass
-class Answer:
-    """A validated answer and what it cost."""
-
-    value: Any
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasks: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _CallState:
-    """What the hooks saw during one call (instructor keeps no per-call record for us)."""
-
-    parse_errors: int = 0
-    last_raw: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def hooks(self) -> Hooks:
-        hooks = Hooks()
-        hooks.on("parse:error", self._on_parse_error)
-        hooks.on("completion:response", self.on_response)
-        return hooks
-
-    def _on_parse_error(self, *_: Any, **__: Any) -> None:
-        self.parse_errors += 1
-
-    def on_response(self, response: Any, *_: Any, **__: Any) -> None:
-        self.last_raw = _content(response)
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.prompt_tokens += usage.prompt_tokens or 0
-            self.completion_tokens += usage.completion_tokens or 0
-
-
-def _content(response: Any) -> str | None:
-    """The assistant's text or tool arguments from a chat completion."""
-    try:
-        message = response.choices[0].message
-    except (AttributeError, IndexError):
-        return None
-    if message.tool_calls:
-        return message.tool_calls[0].function.arguments
-    return message.content
-
-
-def request_body(
-    config: Config, messages: list[dict[str, str]], max_tokens: int, model: type[BaseModel]
-) -> dict[str, Any]:
-    """What is sent besides instructor's own additions: also what the cache key hashes."""
-    body: dict[str, Any] = {
-        "model": config.model_name,
-        "messages": messages,
-        "temperature": config.temperature,
-        "max_tokens": max_tokens,
-    }
-    if pick_mode(config) == "llama":
-        schema = response_schema(model)
-        body["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
-    return body
-
-
-@cache
-def response_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema, built once: pydantic rebuilds it on every call, and even a
-    cache hit needs it for the key. Shared: do not modify it."""
-    return model.model_json_schema()
 
 
 class LLM:
@@ -244,7 +153,7 @@ class LLM:
             "before_sleep": lambda s: log.warning(
                 "%s: %s; retrying (attempt %d)",
                 self.endpoint,
-                _describe(s.outcome.exception() if s.outcome else None),
+                describe(s.outcome.exception() if s.outcome else None),
                 s.attempt_number,
             ),
         }
@@ -259,7 +168,7 @@ class LLM:
         body = self._redact(exc.response.text) if isinstance(exc, openai.APIStatusError) else None
         unusable = isinstance(exc, openai.APIStatusError) and exc.status_code in _UNUSABLE_STATUS
         error = EndpointDown if _transient(exc) or unusable else EndpointError
-        return error(f"endpoint {self.base_url} failed after retrying: {_describe(exc)}", raw=body)
+        return error(f"endpoint {self.base_url} failed after retrying: {describe(exc)}", raw=body)
 
     def _not_a_completion(self, exc: _NotACompletion) -> EndpointError:
         return EndpointError(f"endpoint {self.base_url}: {exc}", raw=self._redact(exc.body))
@@ -301,7 +210,7 @@ class LLM:
         context: dict[str, Any],
         max_tokens: int,
     ) -> Answer:
-        state = _CallState()
+        state = CallState()
         try:
             value = self._create(
                 response_model=model,
@@ -311,8 +220,8 @@ class LLM:
                 **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return _recover(exc, model, state, context, self.config.max_reasks)
-        return _answer(value, state, context)
+            return recover(exc, model, state, context, self.config.max_reasks)
+        return answer(value, state, context)
 
     async def aextract(
         self,
@@ -321,7 +230,7 @@ class LLM:
         context: dict[str, Any],
         max_tokens: int,
     ) -> Answer:
-        state = _CallState()
+        state = CallState()
         try:
             value = await self._acreate(
                 response_model=model,
@@ -331,127 +240,5 @@ class LLM:
                 **request_body(self.config, messages, max_tokens, model),
             )
         except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return _recover(exc, model, state, context, self.config.max_reasks)
-        return _answer(value, state, context)
-
-
-def _answer(value: BaseModel, state: _CallState, context: dict[str, Any]) -> Answer:
-    return Answer(
-        value=value,
-        prompt_tokens=state.prompt_tokens,
-        completion_tokens=state.completion_tokens,
-        reasks=state.parse_errors,
-        warnings=list(context.get("warnings", [])),
-    )
-
-
-def _recover(
-    exc: Exception,
-    model: type[BaseModel],
-    state: _CallState,
-    context: dict[str, Any],
-    max_reasks: int,
-) -> Answer:
-    """Salvage the last paid-for answer item by item, or fail carrying it."""
-    cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
-    if isinstance(cause, EndpointError):
-        raise cause from None
-    if isinstance(exc, InstructorRetryException) and not isinstance(
-        cause, ValidationError | json.JSONDecodeError | ValueError
-    ):
-        raise ExtractionError(f"request failed: {_describe(cause)}", raw=state.last_raw) from exc
-    raw = state.last_raw
-    cut = isinstance(exc, IncompleteOutputException)
-    reason = (
-        "output cut off at max_tokens"
-        if cut
-        else f"output still invalid after {max_reasks} re-asks"
-        if max_reasks
-        else "output invalid and no re-ask possible"
-    )
-    if not raw:
-        raise ExtractionError(f"{reason}; no answer to salvage", raw=raw) from exc
-    lenient = {**context, "lenient": True, "warnings": []}
-    try:
-        data = jiter.from_json(raw.encode(), partial_mode="trailing-strings")
-        value = model.model_validate(data, context=lenient)
-    except (ValueError, ValidationError) as again:
-        first = str(again).splitlines()[0]
-        raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
-    if cut and not any(v for k, v in value.model_dump().items() if k not in _FRAME):
-        raise ExtractionError(f"{reason} before anything usable", raw=raw) from exc
-    answer = _answer(value, state, lenient)
-    answer.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
-    return answer
-
-
-class _Captured(Exception):
-    """Raised in place of sending a request whose body was only wanted."""
-
-
-def shaped_request(
-    config: Config,
-    messages: list[dict[str, str]],
-    max_tokens: int,
-    model: type[BaseModel],
-    context: dict[str, Any],
-) -> dict[str, Any]:
-    """The JSON body `LLM.extract` sends for a request, without sending it (for the Batch API).
-
-    The body comes out of the same instructor patch the live path uses, stopped just before
-    the HTTP call, so the tools or response_format for the mode and instructor's templating
-    are exactly what `run` sends; `extra_body` is merged in as the OpenAI client does.
-    """
-    sent: list[dict[str, Any]] = []
-
-    def capture(*_: Any, **body: Any) -> Any:
-        sent.append(body)
-        raise _Captured
-
-    create = instructor.patch(create=capture, mode=MODES[pick_mode(config)])
-    try:
-        create(
-            response_model=model,
-            max_retries=0,
-            context=context,
-            **request_body(config, messages, max_tokens, model),
-        )
-    except InstructorRetryException as exc:
-        if not isinstance(exc.__cause__, _Captured):
-            raise
-    body = dict(sent[0])
-    body.update(body.pop("extra_body", None) or {})
-    return body
-
-
-def validate_completion(
-    completion: dict[str, Any], model: type[BaseModel], mode: str, context: dict[str, Any]
-) -> Answer:
-    """A chat completion fetched outside the live path (a Batch API output line), parsed and
-    validated as `LLM.extract` would; no re-ask is possible, so an invalid or cut-off answer
-    is salvaged the same way (`_recover`) or fails as ExtractionError carrying it."""
-    response = ChatCompletion.model_validate(completion)
-    state = _CallState()
-    state.on_response(response)
-    try:
-        value = process_response(
-            response,
-            response_model=model,
-            stream=False,
-            validation_context=context,
-            strict=True,
-            mode=MODES[mode],
-        )
-    except (ValidationError, ValueError, IncompleteOutputException) as exc:
-        return _recover(exc, model, state, context, max_reasks=0)
-    return _answer(value, state, context)
-
-
-def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}"
-    if isinstance(exc, openai.APITimeoutError):
-        return "timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection failed"
-    return f"{type(exc).__name__}: {exc}" if exc else "unknown error"
+            return recover(exc, model, state, context, self.config.max_reasks)
+        return answer(value, state, context)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from summarizer import backend, dates, reuse, strategies
+from summarizer.answers import Answer
 from summarizer.backend import Extractor
 from summarizer.cache import ResponseCache
 from summarizer.chunking import Sentence, chunk_sentences, estimate_tokens, split_sentences
@@ -26,7 +27,6 @@ from summarizer.config import Config
 from summarizer.errors import ExtractionError, InputError
 from summarizer.extraction import Extraction, extraction_context
 from summarizer.inputs import check_text
-from summarizer.llm import Answer
 from summarizer.merge import merge_duplicates
 from summarizer.prompts import build_messages, prompt_version
 from summarizer.resolve import Article, build_summary

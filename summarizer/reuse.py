@@ -16,12 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from summarizer.answers import Answer, pick_mode, request_body
 from summarizer.backend import endpoint_id
 from summarizer.cache import ResponseCache, cache_key, code_version
 from summarizer.chunking import Sentence
 from summarizer.config import Config
 from summarizer.extraction import extraction_context
-from summarizer.llm import Answer, pick_mode, request_body
 from summarizer.prompts import prompt_version
 from summarizer.schema import Result
 
