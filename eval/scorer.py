@@ -36,12 +36,19 @@ from pydantic import BaseModel, Field, computed_field
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from summarizer.schema import Agreement, ArticleSummary, Dispute, Item, Meeting, Party
+from summarizer.schema import (
+    KINDS,
+    Agreement,
+    ArticleSummary,
+    Dispute,
+    Item,
+    ItemKind,
+    Meeting,
+    Party,
+    parties,
+)
 
 from .gold import GoldArticle, GoldItem
-
-Kind = Literal["meeting", "agreement", "dispute"]
-KINDS: tuple[Kind, ...] = ("meeting", "agreement", "dispute")
 
 PARTY_WEIGHT = 0.6
 DATE_WEIGHT = 0.2
@@ -209,7 +216,6 @@ T = TypeVar("T", Meeting, Agreement, Dispute)
 class _Rules(Generic[T]):
     """How one kind of item is paired and which of its fields are scored."""
 
-    parties: Callable[[T], list[Party]]
     lift: bool
     text: Callable[[T], str]
     date: Callable[[T], str | None]
@@ -240,9 +246,8 @@ def _dispute_fields(pred: Dispute, gold: Dispute) -> dict[str, float | None]:
     return {"status": float(pred.status == gold.status), "kind": float(pred.kind == gold.kind)}
 
 
-RULES: dict[Kind, _Rules[Any]] = {
+RULES: dict[ItemKind, _Rules[Any]] = {
     "meeting": _Rules[Meeting](
-        parties=lambda m: m.participants,
         lift=False,
         text=lambda m: " ".join(filter(None, [m.location, *m.topics])),
         date=lambda m: m.date,
@@ -250,7 +255,6 @@ RULES: dict[Kind, _Rules[Any]] = {
         label=lambda m: f"{m.date or 'no date'}, {m.location or 'no location'}",
     ),
     "agreement": _Rules[Agreement](
-        parties=lambda a: a.parties,
         lift=True,
         text=lambda a: a.name,
         date=lambda a: a.date,
@@ -258,7 +262,6 @@ RULES: dict[Kind, _Rules[Any]] = {
         label=lambda a: a.name,
     ),
     "dispute": _Rules[Dispute](
-        parties=lambda d: [p for side in d.sides for p in side.parties],
         lift=True,
         text=lambda d: d.issue,
         date=lambda d: None,
@@ -340,7 +343,7 @@ class Miss(BaseModel):
     """A required gold item no prediction matched, or a prediction that matched nothing."""
 
     article: str
-    kind: Kind
+    kind: ItemKind
     problem: Literal["missed", "spurious"]
     label: str
     parties: list[str]
@@ -355,7 +358,7 @@ class Report(BaseModel):
     articles: list[str]
     missing_predictions: list[str] = Field(description="gold ids with no prediction: all FN")
     unscored_predictions: list[str] = Field(description="predicted ids with no gold file")
-    kinds: dict[Kind, KindReport]
+    kinds: dict[ItemKind, KindReport]
     overall: KindReport = Field(description="micro-average over the three kinds")
     f1_ci: tuple[float, float] | None = Field(
         description="bootstrap 95% interval of the headline F1 over articles"
@@ -378,7 +381,7 @@ class _Outcome:
 
 def score(gold: dict[str, GoldArticle], pred: dict[str, ArticleSummary]) -> Report:
     """Score `pred` against `gold` by article id; a gold id without a prediction scores empty."""
-    kinds: dict[Kind, KindReport] = {kind: KindReport() for kind in KINDS}
+    kinds: dict[ItemKind, KindReport] = {kind: KindReport() for kind in KINDS}
     per_article: dict[str, Counts] = {}
     misses: list[Miss] = []
     for article_id in sorted(gold):
@@ -406,7 +409,7 @@ def score(gold: dict[str, GoldArticle], pred: dict[str, ArticleSummary]) -> Repo
     )
 
 
-def _of_kind(article: ArticleSummary, kind: Kind) -> list[Item]:
+def _of_kind(article: ArticleSummary, kind: ItemKind) -> list[Item]:
     return [item for k, item in article.items() if k == kind]
 
 
@@ -415,7 +418,7 @@ def _party_names(*articles: ArticleSummary) -> list[str]:
         party.name
         for article in articles
         for kind, item in article.items()
-        for party in RULES[kind].parties(item)
+        for party in parties(item)
     ]
 
 
@@ -424,7 +427,7 @@ def _is_optional(item: Item) -> bool:
 
 
 def _score_kind(
-    article_id: str, kind: Kind, pred: list[Item], gold: list[Item], names: NameMatcher
+    article_id: str, kind: ItemKind, pred: list[Item], gold: list[Item], names: NameMatcher
 ) -> _Outcome:
     rules = RULES[kind]
     match = partial(party_matches, names, rules.lift)
@@ -432,7 +435,7 @@ def _score_kind(
     similarity = np.zeros((len(pred), len(gold)))
     for i, p in enumerate(pred):
         for j, g in enumerate(gold):
-            party[i, j] = party_f1(rules.parties(p), rules.parties(g), match)
+            party[i, j] = party_f1(parties(p), parties(g), match)
             pd, gd = rules.date(p), rules.date(g)
             similarity[i, j] = (
                 PARTY_WEIGHT * party[i, j]
@@ -487,7 +490,7 @@ def _assign(
 
 def _miss(
     article_id: str,
-    kind: Kind,
+    kind: ItemKind,
     problem: Literal["missed", "spurious"],
     item: Item,
     similarity: np.ndarray,
@@ -500,9 +503,7 @@ def _miss(
         kind=kind,
         problem=problem,
         label=rules.label(item),
-        parties=[
-            f"{p.name} ({p.affiliation})" if p.affiliation else p.name for p in rules.parties(item)
-        ],
+        parties=[f"{p.name} ({p.affiliation})" if p.affiliation else p.name for p in parties(item)],
         evidence=[e.quote for e in item.evidence],
         nearest_similarity=None if nearest is None else round(float(similarity[nearest]), 3),
         nearest_party_f1=None if nearest is None else round(float(party[nearest]), 3),

@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,9 +47,7 @@ from scipy.optimize import linear_sum_assignment
 from summarizer.display import when
 from summarizer.merge import dates_agree, places_agree, same_party, stands_for
 from summarizer.names import fold, name_words
-from summarizer.schema import Agreement, Item, Party, Result
-
-Kind = Literal["meeting", "agreement", "dispute"]
+from summarizer.schema import KINDS, Agreement, Item, ItemKind, Party, Result, parties
 
 PARTY_WEIGHT = 0.5
 DATE_WEIGHT = 0.2
@@ -88,7 +86,7 @@ class Conflict(_Model):
 class Event(_Model):
     """One real-world occasion; a field holds only what every source agrees with."""
 
-    kind: Kind
+    kind: ItemKind
     label: str
     actors: list[str]
     date: str | None = None
@@ -109,7 +107,6 @@ class Corpus(_Model):
 class _Rules:
     """How one kind of item is compared, labelled and checked for conflicts."""
 
-    parties: Callable[[Any], list[Party]]
     lift: bool  # a person also stands for their affiliation
     text: Callable[[Any], str]
     alike: Callable[[Any, Any, float], bool]  # the kind's own gate, given text similarity
@@ -121,9 +118,8 @@ def _count(item: Agreement) -> str | None:
     return None if item.count is None else str(item.count)
 
 
-RULES: dict[Kind, _Rules] = {
+RULES: dict[ItemKind, _Rules] = {
     "meeting": _Rules(
-        parties=lambda m: m.participants,
         lift=False,
         text=lambda m: " ".join(filter(None, [m.location, *m.topics, m.outcome])),
         alike=lambda a, b, text: True,
@@ -131,7 +127,6 @@ RULES: dict[Kind, _Rules] = {
         details=lambda m: {"date": m.date, "place": m.location, "status": m.status},
     ),
     "agreement": _Rules(
-        parties=lambda a: a.parties,
         lift=True,
         text=lambda a: a.name,
         alike=lambda a, b, text: text >= MIN_TEXT or (a.count is not None and a.count == b.count),
@@ -139,7 +134,6 @@ RULES: dict[Kind, _Rules] = {
         details=lambda a: {"date": a.date, "status": a.status, "count": _count(a)},
     ),
     "dispute": _Rules(
-        parties=lambda d: [p for side in d.sides for p in side.parties],
         lift=True,
         text=lambda d: d.issue,
         alike=lambda a, b, text: text >= MIN_TEXT or a.kind == b.kind,
@@ -147,7 +141,6 @@ RULES: dict[Kind, _Rules] = {
         details=lambda d: {"status": d.status, "kind": d.kind},
     ),
 }
-KINDS: tuple[Kind, ...] = tuple(RULES)
 
 
 def _places_agree(a: str, b: str) -> bool:
@@ -210,7 +203,7 @@ def _score(rules: _Rules, a: Source, b: Source) -> float | None:
     date = _date_fit(when(a.item), when(b.item))  # the cheapest gate first
     if date is None or _after_publication(a, b) or _after_publication(b, a):
         return None
-    overlap = _party_overlap(rules.parties(a.item), rules.parties(b.item), rules.lift)
+    overlap = _party_overlap(parties(a.item), parties(b.item), rules.lift)
     if overlap <= MIN_OVERLAP:
         return None
     text = _similarity(rules.text(a.item), rules.text(b.item))
@@ -233,7 +226,7 @@ def _candidates(rules: _Rules, sources: list[Source]) -> set[tuple[int, int]]:
     for i, source in enumerate(sources):
         words = {
             word
-            for p in rules.parties(source.item)
+            for p in parties(source.item)
             for name in (p.name, p.affiliation if rules.lift else None)
             if name
             for word in name_words(name)
@@ -295,7 +288,7 @@ def _medoid(labels: list[str]) -> str:
     return max(labels, key=lambda x: (sum(_similarity(x, y) for y in labels), len(x), x))
 
 
-def _event(kind: Kind, sources: list[Source], names: dict[str, str]) -> Event:
+def _event(kind: ItemKind, sources: list[Source], names: dict[str, str]) -> Event:
     rules = RULES[kind]
     details = [rules.details(s.item) for s in sources]
     settled: dict[str, str | None] = {}
@@ -310,7 +303,7 @@ def _event(kind: Kind, sources: list[Source], names: dict[str, str]) -> Event:
     return Event(
         kind=kind,
         label=_medoid([rules.label(s.item) for s in sources]),
-        actors=list(dict.fromkeys(names[p.name] for s in sources for p in rules.parties(s.item))),
+        actors=list(dict.fromkeys(names[p.name] for s in sources for p in parties(s.item))),
         date=settled.get("date"),
         place=settled.get("place"),
         status=settled.get("status"),
@@ -387,9 +380,7 @@ def link(results: list[Result]) -> Corpus:
                     item=item,
                 )
             )
-    names = _actor_names(
-        p for kind in KINDS for s in sources[kind] for p in RULES[kind].parties(s.item)
-    )
+    names = _actor_names(p for kind in KINDS for s in sources[kind] for p in parties(s.item))
     events = [
         _event(kind, group, names)
         for kind in KINDS

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from summarizer.schema import Agreement, Dispute, Item, Meeting, Party
+from summarizer.schema import Agreement, Dispute, Item, Meeting, Party, parties
 
 
 def names(parties: list[Party]) -> str:
@@ -56,17 +56,6 @@ def md(text: str) -> str:
     for char in "\\`*_[]<>#|":
         text = text.replace(char, "\\" + char)
     return " ".join(text.split())
-
-
-def parties(item: Item) -> list[Party]:
-    """Everyone an item involves; a dispute's sides flattened."""
-    match item:
-        case Meeting():
-            return item.participants
-        case Agreement():
-            return item.parties
-        case Dispute():
-            return [p for side in item.sides for p in side.parties]
 
 
 def pairs(item: Item) -> list[tuple[str, str]]:

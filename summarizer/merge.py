@@ -12,7 +12,15 @@ from typing import TypeVar
 from rapidfuzz import fuzz
 
 from summarizer.names import contained
-from summarizer.schema import Agreement, ArticleSummary, Dispute, Evidence, Meeting, Party
+from summarizer.schema import (
+    Agreement,
+    ArticleSummary,
+    Dispute,
+    Evidence,
+    Meeting,
+    Party,
+    parties,
+)
 
 T = TypeVar("T", Meeting, Agreement, Dispute)
 
@@ -134,12 +142,8 @@ def _join_agreements(a: Agreement, b: Agreement) -> Agreement:
     )
 
 
-def _dispute_parties(d: Dispute) -> list[Party]:
-    return [p for side in d.sides for p in side.parties]
-
-
 def _same_dispute(a: Dispute, b: Dispute) -> bool:
-    return a.kind == b.kind and same_parties(_dispute_parties(a), _dispute_parties(b))
+    return a.kind == b.kind and same_parties(parties(a), parties(b))
 
 
 def _join_disputes(a: Dispute, b: Dispute) -> Dispute:

@@ -229,7 +229,7 @@ class Summarizer:
     ) -> Result:
         summary, warnings = build_summary(extraction, article, strict=self.config.strict)
         result = Result(
-            summary=merge_duplicates(summary),
+            summary=merge_duplicates(summary).with_item_ids(),
             run=RunInfo(
                 model=self.config.model_name,
                 endpoint=self.endpoint,

@@ -29,12 +29,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from summarizer.atomic import write_atomic
-from summarizer.display import event_label, facts, grounded, heading, pairs, parties
+from summarizer.display import event_label, facts, grounded, heading, pairs
 from summarizer.inputs import Article, scan_inputs
 from summarizer.names import contained, fold
-from summarizer.schema import Item, Party, Result
+from summarizer.schema import KINDS, Item, Party, Result, parties
 
-KINDS = ("meeting", "agreement", "dispute")
 PARTY_KINDS = ("person", "organization", "country", "group", "unknown")
 ASSETS = ("echarts.min.js", "report.js", "report.css")
 

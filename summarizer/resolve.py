@@ -26,6 +26,7 @@ from summarizer.schema import (
     PartyKind,
     Side,
     blank_to_none,
+    parties,
 )
 
 # Photo credits and bylines that small models take for actors ("Alexandr Kryazhev / POOL / TASS").
@@ -221,18 +222,17 @@ class _Builder:
 
     def dispute(self, d: CDispute) -> Dispute | None:
         sides = [
-            Side(parties=parties, position=s.position)
-            for s in d.sides
-            if (parties := self.parties(s.who))
+            Side(parties=who, position=s.position) for s in d.sides if (who := self.parties(s.who))
         ]
         evidence = self.evidence(d.ev)
         label = f"dispute {d.issue!r}"
         if len(sides) < 2 or not evidence or not blank_to_none(d.issue):
             self.warnings.append(f"dropped {label}: fewer than two sides or no evidence left")
             return None
-        if not self.keep(label, evidence, [p for side in sides for p in side.parties]):
-            return None
-        return Dispute(issue=d.issue, kind=d.kind, sides=sides, status=d.status, evidence=evidence)
+        dispute = Dispute(
+            issue=d.issue, kind=d.kind, sides=sides, status=d.status, evidence=evidence
+        )
+        return dispute if self.keep(label, evidence, parties(dispute)) else None
 
     def build(self) -> ArticleSummary:
         x, art = self.extraction, self.article

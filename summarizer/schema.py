@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 PartyKind = Literal["person", "organization", "country", "group"]
 MeetingStatus = Literal["held", "planned"]
@@ -141,7 +143,19 @@ def _distinct_names(parties: list[Party], what: str, minimum: int) -> list[Party
     return parties
 
 
-class Meeting(_Model):
+ItemKind = Literal["meeting", "agreement", "dispute"]
+KINDS: tuple[ItemKind, ...] = ("meeting", "agreement", "dispute")
+
+
+class _Item(_Model):
+    """What every kind of item carries: its id in the results, "<article id>:<kind>:<n>"
+    (n counts from 0 within the kind), so other files (corpus.json) can point at it. Kept
+    out of the JSON schema: the model never sees it and the prompt version ignores it."""
+
+    id: SkipJsonSchema[str | None] = None
+
+
+class Meeting(_Item):
     participants: list[Party]
     date: OptIsoDate = None
     location: OptText = None
@@ -156,7 +170,7 @@ class Meeting(_Model):
         return _distinct_names(value, "a meeting", 2)
 
 
-class Agreement(_Model):
+class Agreement(_Item):
     name: Name
     parties: list[Party] = Field(min_length=1)
     date: OptIsoDate = None
@@ -172,7 +186,7 @@ class Side(_Model):
     position: OptText = None
 
 
-class Dispute(_Model):
+class Dispute(_Item):
     issue: Name
     kind: DisputeKind
     sides: list[Side] = Field(min_length=2)
@@ -181,6 +195,17 @@ class Dispute(_Model):
 
 
 Item = Meeting | Agreement | Dispute
+
+
+def parties(item: Item) -> list[Party]:
+    """Everyone an item involves, in order; a dispute's sides flattened into one list."""
+    match item:
+        case Meeting():
+            return item.participants
+        case Agreement():
+            return item.parties
+        case Dispute():
+            return [p for side in item.sides for p in side.parties]
 
 
 class ArticleSummary(_Model):
@@ -192,13 +217,38 @@ class ArticleSummary(_Model):
     agreements: list[Agreement] = Field(default_factory=list)
     disputes: list[Dispute] = Field(default_factory=list)
 
-    def items(self) -> list[tuple[str, Item]]:
-        """Every item with its kind, in output order."""
+    def by_kind(self) -> list[tuple[ItemKind, Sequence[Item]]]:
+        """The item lists, one per kind, in output order."""
         return [
-            *(("meeting", m) for m in self.meetings),
-            *(("agreement", a) for a in self.agreements),
-            *(("dispute", d) for d in self.disputes),
+            ("meeting", self.meetings),
+            ("agreement", self.agreements),
+            ("dispute", self.disputes),
         ]
+
+    def items(self) -> list[tuple[ItemKind, Item]]:
+        """Every item with its kind, in output order."""
+        return [(kind, item) for kind, items in self.by_kind() for item in items]
+
+    def with_item_ids(self) -> ArticleSummary:
+        """A copy whose items carry their ids as they stand now (after merging)."""
+        return self.model_copy(
+            update={
+                f"{kind}s": [
+                    item.model_copy(update={"id": f"{self.id}:{kind}:{n}"})
+                    for n, item in enumerate(items)
+                ]
+                for kind, items in self.by_kind()
+            }
+        )
+
+    @model_validator(mode="after")
+    def _item_ids(self) -> ArticleSummary:
+        """Items read without ids (gold files, results from before ids) get theirs."""
+        for kind, items in self.by_kind():
+            for n, item in enumerate(items):
+                if item.id is None:
+                    item.id = f"{self.id}:{kind}:{n}"
+        return self
 
 
 class RunInfo(_Model):

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from summarizer.batch import BatchReport, Event, Failed, Repaired, Started, Succeeded
 from summarizer.display import grounded, plural, what, when, who
-from summarizer.schema import Result
+from summarizer.schema import KINDS, Result
 
 EXIT_USAGE = 2
 _MAX_LISTED = 10
@@ -84,14 +84,8 @@ class BatchView:
             case Succeeded(id, result, report):
                 if self.verbose:
                     info = result.run
-                    summary = result.summary
                     counts = ", ".join(
-                        plural(len(items), kind)
-                        for kind, items in (
-                            ("meeting", summary.meetings),
-                            ("agreement", summary.agreements),
-                            ("dispute", summary.disputes),
-                        )
+                        plural(len(items), kind) for kind, items in result.summary.by_kind()
                     )
                     how = (
                         "cached"
@@ -113,7 +107,7 @@ class BatchView:
 
 def tables(results: list[Result]) -> Iterator[RenderableType]:
     """A table per article of what was found, then a line of totals."""
-    totals = {"meeting": 0, "agreement": 0, "dispute": 0}
+    totals = dict.fromkeys(KINDS, 0)
     for result in results:
         summary = result.summary
         heading = Text(summary.title or summary.id, style="bold")

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from summarizer.eval.gold import GoldArticle, load_gold
 from summarizer.eval.scorer import (
-    KINDS,
     Counts,
-    Kind,
     NameMatcher,
     Report,
     bootstrap_ci,
@@ -20,7 +18,17 @@ from summarizer.eval.scorer import (
     score,
 )
 
-from summarizer.schema import Agreement, ArticleSummary, Dispute, Evidence, Item, Meeting, Party
+from summarizer.schema import (
+    KINDS,
+    Agreement,
+    ArticleSummary,
+    Dispute,
+    Evidence,
+    Item,
+    ItemKind,
+    Meeting,
+    Party,
+)
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold"
 
@@ -86,13 +94,13 @@ def run(expected: GoldArticle, predicted: ArticleSummary) -> Report:
     return score({expected.id: expected}, {predicted.id: predicted})
 
 
-def prf(report: Report, kind: Kind | None = None) -> tuple[int, int, int, float, float, float]:
+def prf(report: Report, kind: ItemKind | None = None) -> tuple[int, int, int, float, float, float]:
     """TP, FP, FN, P, R, F1 of one kind, or micro-averaged over all kinds."""
     counts = report.kinds[kind].counts if kind else report.overall.counts
     return counts.tp, counts.fp, counts.fn, counts.precision, counts.recall, counts.f1
 
 
-def field(report: Report, kind: Kind, name: str) -> tuple[float, int]:
+def field(report: Report, kind: ItemKind, name: str) -> tuple[float, int]:
     scored = report.kinds[kind].fields[name]
     return scored.total, scored.n
 
