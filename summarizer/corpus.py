@@ -37,10 +37,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
@@ -387,3 +388,17 @@ def link(results: list[Result]) -> Corpus:
         for group in _cluster(RULES[kind], sources[kind])
     ]
     return Corpus(articles=sorted(ids), events=sorted(events, key=timeline_key))
+
+
+def load_corpus(path: Path) -> Corpus:
+    """A corpus.json written by `summarizer merge`; raises ValueError naming what is wrong."""
+    try:
+        return Corpus.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable JSON file ({exc.strerror or exc})") from None
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise ValueError(
+                f"{path}: not a readable JSON file ({exc.errors()[0]['msg']})"
+            ) from None
+        raise ValueError(f"{path}: not a corpus written by `summarizer merge`") from None

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from summarizer.atomic import write_atomic
-from summarizer.corpus import Corpus, link
+from summarizer.corpus import link, load_corpus
 from summarizer.display import plural
 from summarizer.terminal import fail, listed
 from summarizer.writers import load_results
@@ -64,11 +63,9 @@ def timeline_command(
     if not corpus.is_file():
         fail(f"{corpus}: no such file")
     try:
-        loaded = Corpus.model_validate_json(corpus.read_bytes())
-    except OSError as exc:
-        fail(f"{corpus}: {exc.strerror or exc}")
-    except ValidationError:
-        fail(f"{corpus}: not a corpus written by `summarizer merge`")
+        loaded = load_corpus(corpus)
+    except ValueError as exc:
+        fail(str(exc))
     table = Table("date", "kind", "actors", "event", "sources", "conflicts", title="Timeline")
     for event in loaded.events:
         table.add_row(  # Text, not str: names and quotes may hold [brackets] rich reads as markup

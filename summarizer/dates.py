@@ -24,12 +24,15 @@ How ambiguous words are read:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from typing import Any
 
 from dateparser.date import DateDataParser
 from dateparser.search import search_dates
+
+from summarizer.schema import ISO_DATE
 
 _LANGUAGES = ["en"]
 # ISO prefix length for each dateparser period; a week is settled by _at_precision.
@@ -119,3 +122,17 @@ def published_from_header(text: str) -> dt.date | None:
             except ValueError:
                 continue
     return None
+
+
+def period(date: str | None) -> tuple[str, str] | None:
+    """First and last day of an ISO date of any precision ("2025-05" → May 1st to 31st)."""
+    match = ISO_DATE.match(date or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    if day:
+        return match.group(), match.group()
+    if month:
+        last = calendar.monthrange(int(year), int(month))[1]
+        return f"{year}-{month}-01", f"{year}-{month}-{last:02d}"
+    return f"{year}-01-01", f"{year}-12-31"

@@ -18,7 +18,7 @@ import re
 import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -335,6 +335,27 @@ def _no_surrogates(value: str) -> tuple[str, int]:
     """`value` with lone surrogates replaced by U+FFFD, and how many there were."""
     clean = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return clean, sum(1 for a, b in zip(value, clean, strict=True) if a != b)
+
+
+def read_texts(paths: Sequence[str], ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Texts of the articles in `ids` found under `paths`, and one line per problem.
+
+    Only the wanted articles are read, so pointing at a large folder stays cheap. Raises
+    DuplicateIdError (an InputError) when two inputs share an id: either text could be meant.
+    """
+    wanted = set(ids)
+    inputs = scan_inputs(list(paths))
+    texts: dict[str, str] = {}
+    problems = [f"{p.id} ({p.source}): {p.reason}" for p in inputs.problems if p.id in wanted]
+    for source in inputs.sources:
+        if source.id not in wanted:
+            continue
+        article = source.read()
+        if isinstance(article, Article):
+            texts[article.id] = article.text
+        else:
+            problems.append(f"{article.id} ({article.source}): {article.reason}")
+    return texts, problems
 
 
 def _read_file(source: Source) -> Article:

@@ -14,10 +14,8 @@ that cannot close the script element holding it.
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,15 +27,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from summarizer.atomic import write_atomic
+from summarizer.corpus import Corpus
+from summarizer.dates import period
 from summarizer.display import event_label, facts, grounded, heading, pairs
-from summarizer.inputs import Article, scan_inputs
 from summarizer.names import contained, fold
 from summarizer.schema import KINDS, Item, Party, Result, parties
 
 PARTY_KINDS = ("person", "organization", "country", "group", "unknown")
 ASSETS = ("echarts.min.js", "report.js", "report.css")
 
-_ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 # Characters that could end the <script> holding the data or start markup inside it; U+2028
 # and U+2029 are line breaks to older JavaScript parsers.
 _JSON_ESCAPES = {
@@ -109,53 +107,18 @@ class Span:
     kind: str
 
 
-def load_texts(paths: Sequence[str], ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """Texts of the articles in `ids` found under `paths`, and one line per problem.
-
-    Only the wanted articles are read, so pointing at a large folder stays cheap. Raises
-    DuplicateIdError (an InputError) when two inputs share an id: either text could be meant.
-    """
-    wanted = set(ids)
-    inputs = scan_inputs(list(paths))
-    texts: dict[str, str] = {}
-    problems = [f"{p.id} ({p.source}): {p.reason}" for p in inputs.problems if p.id in wanted]
-    for source in inputs.sources:
-        if source.id not in wanted:
-            continue
-        article = source.read()
-        if isinstance(article, Article):
-            texts[article.id] = article.text
-        else:
-            problems.append(f"{article.id} ({article.source}): {article.reason}")
-    return texts, problems
-
-
-def load_corpus(path: Path) -> list[dict[str, Any]]:
-    """The events of a corpus.json as plain dicts: the merge step's exact model may change.
-
-    Accepts {"events": [...]} or a bare list; raises ValueError when neither is there.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable JSON file ({exc})") from None
-    events = data.get("events") if isinstance(data, dict) else data
-    if not isinstance(events, list):
-        raise ValueError(f"{path}: no list of events (expected {{'events': [...]}})")
-    return [e for e in events if isinstance(e, dict)]
-
-
 def build_report(
     results: Sequence[Result],
     texts: Mapping[str, str],
-    corpus: Sequence[Mapping[str, Any]] | None = None,
+    corpus: Corpus | None = None,
     *,
     title: str = "Summarizer report",
 ) -> str:
     """The whole page as one HTML string.
 
     `texts` maps article ids to the texts the results were made from; `corpus` is the
-    merge step's events (see `load_corpus`), used for the timeline and network instead of
+    merge step's output (see `load_corpus`), whose events are used for the timeline and
+    network instead of
     one event per item.
     """
     page = _Page(results)
@@ -197,7 +160,7 @@ def write_report(
     out: Path,
     results: Sequence[Result],
     texts: Mapping[str, str],
-    corpus: Sequence[Mapping[str, Any]] | None = None,
+    corpus: Corpus | None = None,
 ) -> Path:
     """Write the page to `out` through a temporary file, so a reader never sees half a page."""
     write_atomic(out, build_report(results, texts, corpus))
@@ -223,20 +186,6 @@ def segments(text: str, spans: Sequence[Span]) -> list[Segment]:
     return out
 
 
-def period(date: str | None) -> tuple[str, str] | None:
-    """First and last day of an ISO date of any precision ("2025-05" → May 1st to 31st)."""
-    match = _ISO.match(date or "")
-    if not match:
-        return None
-    year, month, day = match.groups()
-    if day:
-        return match.group(), match.group()
-    if month:
-        last = calendar.monthrange(int(year), int(month))[1]
-        return f"{year}-{month}-01", f"{year}-{month}-{last:02d}"
-    return f"{year}-01-01", f"{year}-12-31"
-
-
 class _Page:
     """Collects article cards and the page's data while results are added in order."""
 
@@ -245,7 +194,7 @@ class _Page:
         self.item_data: dict[str, dict[str, Any]] = {}
         self.quote_items: dict[str, str] = {}
         self._items: dict[str, tuple[Result, Item]] = {}
-        self._by_article: dict[str, list[str]] = defaultdict(list)
+        self._page_ids: dict[str, str] = {}  # an item's id in the results -> on the page
         everyone = [p for r in results for _, item in r.summary.items() for p in parties(item)]
         self._names = _shown_names(everyone)
         self.party_kinds: dict[str, str] = {}
@@ -296,7 +245,8 @@ class _Page:
                 "quotes": [q.id for q in quotes],
             }
             self._items[item_id] = (result, item)
-            self._by_article[summary.id].append(item_id)
+            if item.id is not None:
+                self._page_ids[item.id] = item_id
         if text is not None:
             view.segments = segments(text, spans)
         self.articles.append(view)
@@ -319,45 +269,41 @@ class _Page:
             )
         return events
 
-    def corpus_events(self, corpus: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The merge step's events, linked back to the items they came from where possible.
+    def corpus_events(self, corpus: Corpus) -> list[dict[str, Any]]:
+        """The merge step's events, each with the items its sources name by id.
 
         Its actor names are unified across articles, so they replace the items' own in the
         network; an item's own names still find it through the actor filter.
         """
         events: list[dict[str, Any]] = []
-        for raw in corpus:
-            kind = raw.get("kind") if isinstance(raw, Mapping) else None
-            if kind not in KINDS:
-                continue
-            items = self._source_items(raw.get("sources"), kind)
-            linked = [self._items[i][1] for i in items]
-            actors = _strings(raw.get("actors")) or [
-                a for i in items for a in self.item_data[i]["actors"]
+        for event in corpus.events:
+            items = [
+                self._page_ids[s.item.id] for s in event.sources if s.item.id in self._page_ids
             ]
             links: Iterable[tuple[str, str]]
-            if kind == "dispute" and linked:  # only the sides, not everyone, are at odds
+            if event.kind == "dispute":  # only the sides, not everyone, are at odds
                 links = (
-                    (_unified(a, actors), _unified(b, actors))
-                    for item in linked
-                    for a, b in pairs(item)
+                    (_unified(a, event.actors), _unified(b, event.actors))
+                    for s in event.sources
+                    for a, b in pairs(s.item)
                 )
             else:
-                links = itertools.combinations(actors, 2)
-            label = raw.get("label")
-            event = self._event(
+                links = itertools.combinations(event.actors, 2)
+            shown = self._event(
                 len(events),
-                kind=kind,
-                label=label if isinstance(label, str) and label else kind,
-                date=raw.get("date") if isinstance(raw.get("date"), str) else None,
-                actors=actors,
+                kind=event.kind,
+                label=event.label,
+                date=event.date,
+                actors=event.actors,
                 links=links,
                 items=items,
             )
-            place = raw.get("place")
-            event["place"] = place if isinstance(place, str) else None
-            event["conflicts"] = _conflicts(raw.get("conflicts"))
-            events.append(event)
+            shown["place"] = event.place
+            shown["conflicts"] = [
+                f"{c.field}: {', '.join(f'{v} ({len(ids)})' for v, ids in c.values.items())}"
+                for c in event.conflicts
+            ]
+            events.append(shown)
         return events
 
     def _event(
@@ -400,26 +346,6 @@ class _Page:
             "conflicts": [],
         }
 
-    def _source_items(self, sources: Any, kind: str) -> list[str]:
-        """The items a corpus event's sources are: same article and kind, same item or quotes."""
-        found: list[str] = []
-        for source in sources if isinstance(sources, list) else []:
-            if not isinstance(source, Mapping):
-                continue
-            item = source.get("item")
-            if not isinstance(item, Mapping):
-                continue
-            candidates = [
-                (i, self._items[i][1])
-                for i in self._by_article.get(str(source.get("article_id")), [])
-                if self.item_data[i]["kind"] == kind and i not in found
-            ]
-            quotes = set(_strings(item.get("evidence"), key="quote"))
-            same = [i for i, own in candidates if own.model_dump(mode="json") == item]
-            alike = [i for i, own in candidates if quotes & {e.quote for e in own.evidence}]
-            found += (same or alike)[:1]
-        return found
-
     def actor_kinds(self, events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         """Each actor's party kind (person, country, ...) for the network's node colours."""
         folded = {fold(name): kind for name, kind in self.party_kinds.items()}
@@ -453,30 +379,6 @@ def _unified(name: str, actors: Sequence[str]) -> str:
 
 def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if (fold(a), a) <= (fold(b), b) else (b, a)
-
-
-def _strings(value: Any, key: str = "name") -> list[str]:
-    """Strings from a list of strings or of {key: string} objects."""
-    out: list[str] = []
-    for entry in value if isinstance(value, list) else []:
-        text = entry.get(key) if isinstance(entry, Mapping) else entry
-        if isinstance(text, str) and text.strip() and text.strip() not in out:
-            out.append(text.strip())
-    return out
-
-
-def _conflicts(value: Any) -> list[str]:
-    """Details the sources disagree on, as lines: "date: 2019-09-25 (2), 2019-09-26 (1)"."""
-    lines = []
-    for conflict in value if isinstance(value, list) else []:
-        if not isinstance(conflict, Mapping) or not isinstance(conflict.get("values"), Mapping):
-            continue
-        readings = [
-            f"{v} ({len(ids) if isinstance(ids, list) else 1})"
-            for v, ids in conflict["values"].items()
-        ]
-        lines.append(f"{conflict.get('field', 'detail')}: {', '.join(readings)}")
-    return lines
 
 
 def _asset(name: str) -> Markup:

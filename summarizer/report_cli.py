@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from summarizer.corpus import load_corpus
 from summarizer.display import plural
 from summarizer.errors import InputError
-from summarizer.report import load_corpus, load_texts, write_report
+from summarizer.inputs import read_texts
+from summarizer.report import write_report
 from summarizer.terminal import err, fail, listed
 from summarizer.writers import load_results
 
@@ -58,8 +60,8 @@ def report_command(
     if not loaded:
         fail(f"{results}: no results to report")
     try:
-        events = load_corpus(corpus) if corpus is not None else None
-        texts, problems = load_texts(inputs or [], (r.id for r in loaded))
+        linked = load_corpus(corpus) if corpus is not None else None
+        texts, problems = read_texts(inputs or [], (r.id for r in loaded))
     except ValueError as exc:
         fail(str(exc))
     except InputError as exc:
@@ -67,6 +69,6 @@ def report_command(
     if problems:
         err.print(Text(f"warning: unreadable articles: {listed(problems)}"))
     missing = sum(r.id not in texts for r in loaded)
-    write_report(out, loaded, texts, events)
+    write_report(out, loaded, texts, linked)
     note = f", {plural(missing, 'article')} without text" if missing else ""
     err.print(Text(f"wrote {out}: {plural(len(loaded), 'article')}{note}"))

@@ -76,7 +76,7 @@ PLACEHOLDERS = frozenset(
     }
 )
 
-_ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
 def blank_to_none(value: Any) -> Any:
@@ -90,7 +90,7 @@ def blank_to_none(value: Any) -> Any:
 
 def check_iso_date(value: str) -> str:
     """Accept YYYY, YYYY-MM or YYYY-MM-DD that name a real calendar date."""
-    match = _ISO.match(value)
+    match = ISO_DATE.match(value)
     if not match:
         raise ValueError(f"date {value!r} is not ISO 8601 YYYY, YYYY-MM or YYYY-MM-DD")
     year, month, day = (int(g) if g else 1 for g in match.groups())

@@ -16,7 +16,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from summarizer.report import Span, build_report, json_for_script, period, segments
+from summarizer.corpus import Conflict, Corpus, Event, Source
+from summarizer.dates import period
+from summarizer.report import Span, build_report, json_for_script, segments
 from summarizer.report_cli import report_command
 from summarizer.schema import ArticleSummary, Result, RunInfo
 from summarizer.writers import LineLog
@@ -505,38 +507,30 @@ def test_corpus_events_replace_item_events() -> None:
     results, texts = seed_results()
     meeting_002 = results[2].summary.meetings[0]
     meeting_003 = results[3].summary.meetings[0]
-    corpus = [
-        {
-            "kind": "meeting",
-            "label": "Putin and Maduro talks",
-            "actors": ["Vladimir Putin", "Nicolás Maduro"],
-            "date": "2019-09-25",
-            "place": "Moscow",
-            "sources": [
-                {"article_id": results[2].id, "item": meeting_002.model_dump(mode="json")},
-                {
-                    "article_id": results[3].id,
-                    "item": {"evidence": [{"quote": meeting_003.evidence[0].quote}]},
-                },
-            ],
-            "conflicts": [{"field": "place", "values": {"Kremlin": ["002"], "Moscow": ["003"]}}],
-        },
-        {
-            "kind": "dispute",
-            "label": "legitimacy of the 2018 election",
-            "actors": ["Nicolás Maduro", "Juan Guaidó"],
-            "date": None,
-            "sources": [
-                {
-                    "article_id": results[3].id,
-                    "item": results[3].summary.disputes[0].model_dump(mode="json"),
-                }
-            ],
-        },
-        {"kind": "rumour", "actors": ["x"]},  # not a kind the page knows: skipped
-        "not an event",
-    ]
-    data = page_data(build_report(results, texts, corpus))  # type: ignore[arg-type]
+    corpus = Corpus(
+        articles=[r.id for r in results],
+        events=[
+            Event(
+                kind="meeting",
+                label="Putin and Maduro talks",
+                actors=["Vladimir Putin", "Nicolás Maduro"],
+                date="2019-09-25",
+                place="Moscow",
+                sources=[
+                    Source(article_id=results[2].id, item=meeting_002),
+                    Source(article_id=results[3].id, item=meeting_003),
+                ],
+                conflicts=[Conflict(field="place", values={"Kremlin": ["002"], "Moscow": ["003"]})],
+            ),
+            Event(
+                kind="dispute",
+                label="legitimacy of the 2018 election",
+                actors=["Nicolás Maduro", "Juan Guaidó"],
+                sources=[Source(article_id=results[3].id, item=results[3].summary.disputes[0])],
+            ),
+        ],
+    )
+    data = page_data(build_report(results, texts, corpus))
     talks, election = data["events"]
     assert talks["items"] == ["i6", "i8"] and talks["date"] == "2019-09-25"
     assert talks["conflicts"] == ["place: Kremlin (1), Moscow (1)"]
