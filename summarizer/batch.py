@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiolimiter import AsyncLimiter
+
 from summarizer.display import plural
 from summarizer.errors import (
     CacheError,
@@ -131,32 +133,10 @@ def cost_usd(prompt: int, completion: int, price: tuple[float, float] | None) ->
     return (prompt * price[0] + completion * price[1]) / 1_000_000
 
 
-class RateLimiter:
-    """Keeps request starts at least 60/rpm seconds apart, so a run never bursts past --rpm.
-
-    Spacing is measured between actual starts, one waiter at a time: if the event loop is
-    busy for a while, the waiters do not all fire at once when it frees up.
-    """
-
-    def __init__(self, rpm: float | None) -> None:
-        self.interval = 60.0 / rpm if rpm else 0.0
-        self._lock = asyncio.Lock()
-        self._last = self._previous = float("-inf")
-
-    async def acquire(self) -> float:
-        """Wait for a slot; returns its start time, the token for `refund`."""
-        if not self.interval:
-            return 0.0
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            await asyncio.sleep(max(0.0, self._last + self.interval - loop.time()))
-            self._previous, self._last = self._last, loop.time()
-        return self._last
-
-    def refund(self, token: float) -> None:
-        """A cache hit sent no request: free its slot, unless a later start already took one."""
-        if self.interval and token == self._last:
-            self._last = self._previous
+def start_limiter(rpm: float | None) -> AsyncLimiter | None:
+    """Request starts at most `rpm` a minute, evenly spaced from the very first: a bucket of
+    one, so a run never opens with a burst and idle time is not saved up into one."""
+    return AsyncLimiter(1, 60.0 / rpm) if rpm else None
 
 
 def pending(inputs: Inputs, out: Path) -> tuple[list[Source], list[InputProblem], int]:
@@ -237,7 +217,7 @@ def run_batch(
             failures,
             on_event,
             concurrency=max(1, min(concurrency, summarizer.max_concurrency)),
-            limiter=RateLimiter(rpm),
+            limiter=start_limiter(rpm),
             max_cost=max_cost,
         )
         for problem in problems:
@@ -282,7 +262,7 @@ class Run:
         on_event: Listener,
         *,
         concurrency: int,
-        limiter: RateLimiter,
+        limiter: AsyncLimiter | None,
         max_cost: float | None,
     ) -> None:
         self.summarizer = summarizer
@@ -314,7 +294,10 @@ class Run:
         if isinstance(item, InputProblem):
             self.problem(item)
             return
-        slot = await self.limiter.acquire()
+        if self.limiter is not None and not self.summarizer.is_kept(
+            item.text, id=item.id, title=item.title, published=item.published
+        ):  # a kept result sends nothing, so it takes no slot
+            await self.limiter.acquire()
         try:
             result = await self.summarizer.asummarize(
                 item.text, id=item.id, title=item.title, published=item.published
@@ -322,8 +305,6 @@ class Run:
         except SummarizerError as exc:
             self.settle(item, exc)
             return
-        if result.run.cache_hit:
-            self.limiter.refund(slot)
         self.settle(item, result)
 
     def problem(self, problem: InputProblem) -> None:

@@ -216,6 +216,18 @@ class Summarizer:
                 tally.add(answer, hit)
                 reply = answer.value
 
+    def is_kept(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        title: str | None = None,
+        published: dt.date | str | None = None,
+    ) -> bool:
+        """Whether the article's finished result is in the cache: summarising it sends nothing."""
+        key = reuse.result_key(self.config, text, id, title, published)
+        return reuse.cached_result(self.cache, key) is not None
+
     def _kept(self, key: str, started: float) -> Result | None:
         """The article's finished result from the cache, as returned now, or None."""
         kept = reuse.cached_result(self.cache, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from summarizer.batch import start_limiter
 from summarizer.config import CONFIG_ENV, ENV_VARS
 from summarizer.schema import Result
 from tests.conftest import article_reply
@@ -172,6 +174,22 @@ def test_rpm_spaces_request_starts(stub: StubServer, config: Path, tmp_path: Pat
     assert invoke(config, str(tmp_path / "in"), *slow_limit).exit_code == 0
     assert time.monotonic() - began < 60
     assert len(starts) == 4
+
+
+def test_rpm_holds_from_the_first_request() -> None:
+    """No opening burst: the second start waits a full interval after the first."""
+
+    async def starts() -> list[float]:
+        limiter = start_limiter(600)  # one start every 0.1 s
+        assert limiter is not None and start_limiter(None) is None
+        times = []
+        for _ in range(3):
+            await limiter.acquire()
+            times.append(time.monotonic())
+        return times
+
+    first, second, third = asyncio.run(starts())
+    assert second - first >= 0.09 and third - second >= 0.09
 
 
 def test_stdin_jsonl(config: Path, tmp_path: Path) -> None:
