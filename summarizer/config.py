@@ -1,14 +1,27 @@
-"""Settings: arguments beat the environment, which beats the config file, which beats defaults."""
+"""Settings: arguments beat the environment, which beats the config file, which beats defaults.
+
+The layering is pydantic-settings': `Config.load` reads through three sources in that order
+(the arguments given, the few environment variables in `ENV_VARS`, the TOML file). A
+`Config` built directly holds only what it is given and the defaults, so library code and
+tests never pick up the machine's settings by accident.
+"""
 
 from __future__ import annotations
 
 import os
-import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from summarizer.errors import ConfigError, validation_problems
 
@@ -36,10 +49,10 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("summarizer"))
 
 
-class Config(BaseModel):
+class Config(BaseSettings):
     """Everything that decides how an article is sent to a model and what comes back."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
 
     base_url: tuple[str, ...] | None = Field(
         None,
@@ -112,23 +125,65 @@ class Config(BaseModel):
         return self.timeout or (1800.0 if self.embedded else 180.0)
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **_: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Built directly: only the values given (see `load` for the layers)."""
+        return (init_settings,)
+
+    @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Config:
-        """Merge defaults, the TOML file, the environment and explicit overrides (None = unset)."""
+        """Merge defaults, the TOML file, the environment and explicit overrides (None = unset).
+
+        The file is `config_file`, else $SUMMARIZER_CONFIG (both must exist), else the user's
+        config file if there is one.
+        """
         path = config_file or (Path(p) if (p := os.environ.get(CONFIG_ENV)) else None)
-        values: dict[str, Any] = {}
         file = path or default_config_file()
-        if file.is_file():
-            try:
-                values.update(tomllib.loads(file.read_text(encoding="utf-8")))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"config file {file} is unreadable: {exc}") from None
-        elif path is not None:
+        if path is not None and not file.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        for field, var in ENV_VARS.items():
-            if os.environ.get(var):
-                values[field] = os.environ[var]
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        token = _config_file.set(file if file.is_file() else None)
         try:
-            return cls(**values)
+            layered = _Layered(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as exc:
             raise ConfigError(f"invalid settings: {validation_problems(exc)}") from None
+        except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
+            raise ConfigError(f"config file {file} is unreadable: {exc}") from None
+        finally:
+            _config_file.reset(token)
+        return cls(**dict(layered))
+
+
+# The TOML file of the `Config.load` call in progress (None: no file).
+_config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """The environment variables in `ENV_VARS`, as given: an empty one is unset, and the
+    fields' own validators parse them (a comma-separated SUMMARIZER_BASE_URL)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        var = ENV_VARS.get(field_name)
+        return (os.environ.get(var) or None) if var else None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {field: os.environ[var] for field, var in ENV_VARS.items() if os.environ.get(var)}
+
+
+class _Layered(Config):
+    """A Config read through its layers: arguments, then the environment, then the file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **_: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        layers = [init_settings, _Environment(settings_cls)]
+        if (file := _config_file.get()) is not None:
+            layers.append(TomlConfigSettingsSource(settings_cls, toml_file=file))
+        return tuple(layers)

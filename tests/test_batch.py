@@ -163,8 +163,10 @@ def test_rpm_spaces_request_starts(stub: StubServer, config: Path, tmp_path: Pat
     args = ("--out", str(tmp_path / "r.jsonl"), "--concurrency", "4", "--rpm", "400")
     assert invoke(config, str(tmp_path / "in"), *args).exit_code == 0
     # 400/min: a start every 0.15 s, so 4 requests span 0.45 s (unlimited: a few ms). Measured
-    # at the server, so the first connection's set-up blurs the spacing a little.
-    assert len(starts) == 4 and max(starts) - min(starts) > 0.35
+    # at the server, where the first request's client set-up (slow on a loaded machine) can
+    # bring it close to the second, so the span is taken from the second arrival on: 0.3 s.
+    # (test_rpm_holds_from_the_first_request checks the first interval at the limiter.)
+    assert len(starts) == 4 and max(starts) - sorted(starts)[1] > 0.25
 
     # Cache hits send nothing, so they give their slot back: at 1/min a rerun over cached
     # articles would take 3 minutes if they waited (the bound is loose for loaded machines).
