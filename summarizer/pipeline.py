@@ -268,22 +268,13 @@ class Summarizer:
         title: str | None = None,
         published: dt.date | str | None = None,
     ) -> Result:
-        started, tally = time.perf_counter(), _Tally()
-        key = reuse.result_key(self.config, text, id, title, published)
-        if (kept := self._kept(key, started)) is not None:
-            return kept
-        article = self.article(text, id, title, published)
-        steps = self._steps(article, tally)
-        try:
-            pending = next(steps)
-            while True:
-                try:
-                    answer = self.llm.extract(*pending.args)
-                except ExtractionError as exc:
-                    answer = tally.failed(pending, exc)
-                pending = steps.send(answer)
-        except StopIteration as done:
-            return self._finish(key, article, done.value, tally, started)
+        job = _Job(self, text, id, title, published)
+        while (pending := job.pending) is not None:
+            try:
+                job.answer(self.llm.extract(*pending.args))
+            except ExtractionError as exc:
+                job.failed(exc)
+        return job.result
 
     async def asummarize(
         self,
@@ -293,22 +284,58 @@ class Summarizer:
         title: str | None = None,
         published: dt.date | str | None = None,
     ) -> Result:
-        started, tally = time.perf_counter(), _Tally()
-        key = reuse.result_key(self.config, text, id, title, published)
-        if (kept := self._kept(key, started)) is not None:
-            return kept
-        article = self.article(text, id, title, published)
-        steps = self._steps(article, tally)
+        job = _Job(self, text, id, title, published)
+        while (pending := job.pending) is not None:
+            try:
+                job.answer(await self.llm.aextract(*pending.args))
+            except ExtractionError as exc:
+                job.failed(exc)
+        return job.result
+
+
+class _Job:
+    """One article on its way: its kept result, or the steps still to answer and then the
+    result they build. Shared by `summarize` and `asummarize`, which only differ in how
+    they ask."""
+
+    def __init__(
+        self,
+        summarizer: Summarizer,
+        text: str,
+        id: str | None,
+        title: str | None,
+        published: dt.date | str | None,
+    ) -> None:
+        self.summarizer, self.started, self.tally = summarizer, time.perf_counter(), _Tally()
+        self.key = reuse.result_key(summarizer.config, text, id, title, published)
+        self.pending: Pending | None = None
+        kept = summarizer._kept(self.key, self.started)
+        if kept is not None:
+            self._result = kept
+            return
+        self.article = summarizer.article(text, id, title, published)
+        self.steps = summarizer._steps(self.article, self.tally)
+        self.answer(None)
+
+    @property
+    def result(self) -> Result:
+        return self._result
+
+    def answer(self, answer: Answer | None) -> None:
+        """Hand the pending request its answer (None: none) and move to the next one."""
         try:
-            pending = next(steps)
-            while True:
-                try:
-                    answer = await self.llm.aextract(*pending.args)
-                except ExtractionError as exc:
-                    answer = tally.failed(pending, exc)
-                pending = steps.send(answer)
+            self.pending = self.steps.send(answer)
         except StopIteration as done:
-            return self._finish(key, article, done.value, tally, started)
+            self.pending = None
+            self._result = self.summarizer._finish(
+                self.key, self.article, done.value, self.tally, self.started
+            )
+
+    def failed(self, exc: ExtractionError) -> None:
+        """The pending request failed: the article fails if it needed the answer."""
+        assert self.pending is not None
+        self.tally.failed(self.pending, exc)  # raises when the article needs this answer
+        self.answer(None)
 
 
 _DEFAULTS: dict[str, Summarizer] = {}
