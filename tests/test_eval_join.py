@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -123,3 +124,32 @@ def test_join_cannot_record_a_baseline(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "--join", "--save-baseline"])
     assert result.exit_code == 2
     assert "a baseline is recorded on the articles apart" in " ".join(result.output.split())
+
+
+def test_eval_reads_its_inputs_as_run_does_html_and_markdown_included(
+    stub: StubServer, tmp_path: Path, distinct: tuple[Path, Path]
+) -> None:
+    """The same articles as a saved web page (navigation, footer) and as Markdown are
+    scored as `summarizer run` reads them: the page's article text, not its markup."""
+    stub.default = oracle
+    as_text = run_eval(stub, tmp_path)
+    inputs, _ = distinct
+    page, notes = DISTINCT[0], DISTINCT[1]
+    title, body = (inputs / f"{page}.txt").read_text(encoding="utf-8").split("\n", 1)
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n") if p.strip())
+    (inputs / f"{page}.html").write_text(
+        f"<html><head><title>{html.escape(title)}</title></head><body>"
+        "<nav><a href='/'>Home</a> | <a href='/world'>World</a></nav>"
+        f"<article><h1>{html.escape(title)}</h1>{paragraphs}</article>"
+        "<footer>Contact us · Terms of use</footer></body></html>",
+        encoding="utf-8",
+    )
+    (inputs / f"{page}.txt").unlink()
+    (inputs / f"{notes}.txt").rename(inputs / f"{notes}.md")
+    asked = len(stub.requests)
+
+    as_read = run_eval(stub, tmp_path)
+    assert as_read["articles"] == sorted(DISTINCT) and not as_read["missing_predictions"]
+    sent = [r["messages"][-1]["content"] for r in stub.requests[asked:]]
+    assert sent and not any("<p>" in s or "Terms of use" in s for s in sent)
+    assert as_read["kinds"]["meeting"]["counts"] == as_text["kinds"]["meeting"]["counts"]
