@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,8 +132,15 @@ class Config(BaseSettings):
         init_settings: PydanticBaseSettingsSource,
         **_: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Built directly: only the values given (see `load` for the layers)."""
-        return (init_settings,)
+        """Built directly, only the values given; inside `load`, the values given, then the
+        environment, then the config file."""
+        loading = _loading.get()
+        if loading is None:
+            return (init_settings,)
+        layers = [init_settings, _Environment(settings_cls)]
+        if loading.file is not None:
+            layers.append(TomlConfigSettingsSource(settings_cls, toml_file=loading.file))
+        return tuple(layers)
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Config:
@@ -145,20 +153,25 @@ class Config(BaseSettings):
         file = path or default_config_file()
         if path is not None and not file.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        token = _config_file.set(file if file.is_file() else None)
+        token = _loading.set(_Loading(file if file.is_file() else None))
         try:
-            layered = _Layered(**{k: v for k, v in overrides.items() if v is not None})
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as exc:
             raise ConfigError(f"invalid settings: {validation_problems(exc)}") from None
         except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
             raise ConfigError(f"config file {file} is unreadable: {exc}") from None
         finally:
-            _config_file.reset(token)
-        return cls(**dict(layered))
+            _loading.reset(token)
 
 
-# The TOML file of the `Config.load` call in progress (None: no file).
-_config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
+@dataclass(frozen=True)
+class _Loading:
+    """A `Config.load` call in progress, and its TOML file (None: no file)."""
+
+    file: Path | None
+
+
+_loading: ContextVar[_Loading | None] = ContextVar("loading", default=None)
 
 
 class _Environment(PydanticBaseSettingsSource):
@@ -171,19 +184,3 @@ class _Environment(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return {field: os.environ[var] for field, var in ENV_VARS.items() if os.environ.get(var)}
-
-
-class _Layered(Config):
-    """A Config read through its layers: arguments, then the environment, then the file."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        **_: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        layers = [init_settings, _Environment(settings_cls)]
-        if (file := _config_file.get()) is not None:
-            layers.append(TomlConfigSettingsSource(settings_cls, toml_file=file))
-        return tuple(layers)
