@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from summarizer.config import Config
 from summarizer.errors import ExtractionError, InputError
-from summarizer.inputs import Article, InputProblem, scan_inputs
+from summarizer.inputs import Article, read_inputs, scan_inputs
 from summarizer.schema import ArticleSummary, Result
 from summarizer.writers import load_results
 
@@ -32,15 +32,9 @@ def input_ids(inputs: Path) -> list[str]:
 
 def read_articles(inputs: Path) -> tuple[list[Article], dict[str, str]]:
     """The usable articles under `inputs` in join order, and by id why the others are not."""
-    found = scan_inputs([str(inputs)])
-    failures = {p.id: p.reason for p in found.problems}
-    articles: dict[str, Article] = {}
-    for source in found.sources:
-        item = source.read()
-        if isinstance(item, InputProblem):
-            failures[item.id] = item.reason
-        else:
-            articles[item.id] = item
+    found, unusable = read_inputs([str(inputs)])
+    failures = {p.id: p.reason for p in unusable}
+    articles = {a.id: a for a in found}
     if not articles and not failures:
         raise EvalError(f"no articles (.txt, .md, .html, .htm or .jsonl) in {inputs}")
     return [articles[i] for i in join_order(articles)], failures

@@ -160,13 +160,17 @@ def scan_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
 
 
 def read_inputs(
-    paths: list[str], stdin: BinaryIO | None = None
+    paths: list[str], stdin: BinaryIO | None = None, *, ids: Iterable[str] | None = None
 ) -> tuple[list[Article], list[InputProblem]]:
-    """Scan and read everything at once: for small inputs and tests; batches read lazily."""
+    """Scan and read everything at once (only the articles in `ids`, when given): for small
+    inputs, scoring and reports; batches read lazily."""
     inputs = scan_inputs(paths, stdin)
+    wanted = None if ids is None else set(ids)
     articles: list[Article] = []
-    problems = list(inputs.problems)
+    problems = [p for p in inputs.problems if wanted is None or p.id in wanted]
     for source in inputs.sources:
+        if wanted is not None and source.id not in wanted:
+            continue
         item = source.read()
         if isinstance(item, Article):
             articles.append(item)
@@ -343,19 +347,11 @@ def read_texts(paths: Sequence[str], ids: Iterable[str]) -> tuple[dict[str, str]
     Only the wanted articles are read, so pointing at a large folder stays cheap. Raises
     DuplicateIdError (an InputError) when two inputs share an id: either text could be meant.
     """
-    wanted = set(ids)
-    inputs = scan_inputs(list(paths))
-    texts: dict[str, str] = {}
-    problems = [f"{p.id} ({p.source}): {p.reason}" for p in inputs.problems if p.id in wanted]
-    for source in inputs.sources:
-        if source.id not in wanted:
-            continue
-        article = source.read()
-        if isinstance(article, Article):
-            texts[article.id] = article.text
-        else:
-            problems.append(f"{article.id} ({article.source}): {article.reason}")
-    return texts, problems
+    articles, problems = read_inputs(list(paths), ids=ids)
+    return (
+        {a.id: a.text for a in articles},
+        [f"{p.id} ({p.source}): {p.reason}" for p in problems],
+    )
 
 
 def _read_file(source: Source) -> Article:
