@@ -134,6 +134,12 @@ def article(chunks: list[list[Sentence]]) -> Plan:
         answer = yield ask
         assert isinstance(answer, Extraction)
         parts.append(answer)
+    return joined(parts)
+
+
+def joined(parts: list[Extraction]) -> Extraction:
+    """The chunks' whole-article answers as one: the first chunk's title, dateline and
+    summary, every chunk's items."""
     first = parts[0]
     overview = Overview.model_construct(  # already validated (or salvaged) as part of `first`
         title=first.title, dateline=first.dateline, summary=first.summary
