@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 
 from summarizer.errors import SummarizerError
 from summarizer.terminal import err, fail
@@ -115,9 +116,14 @@ def eval_command(
         if results is not None:
             runs = load_predictions(results)
         else:
-            runs, failures = summarize_inputs(
-                inputs, model=model, base_url=base_url, console=err, join=join
-            )
+            with Progress(console=err, transient=True) as progress:
+                runs, failures = summarize_inputs(
+                    inputs,
+                    model=model,
+                    base_url=base_url,
+                    join=join,
+                    track=lambda items: progress.track(items, description="summarising"),
+                )
             for article, reason in failures.items():
                 err.print(f"[yellow]{escape(article)} not summarised:[/] {escape(reason)}")
         scored = score(expected, by_id(runs))

@@ -3,10 +3,8 @@ articles read exactly as `summarizer run` reads them (.txt, .md, .html, folders,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import Progress
 
 from summarizer.config import Config
 from summarizer.errors import ExtractionError, InputError
@@ -45,12 +43,13 @@ def summarize_inputs(
     *,
     model: str | None,
     base_url: str | None,
-    console: Console,
     join: bool = False,
+    track: Callable[[list[Article]], Iterable[Article]] = iter,
 ) -> tuple[list[Result], dict[str, str]]:
     """Summarise the articles under `inputs` in join order (with `join`, all of them as one
     article, id `joined`).
 
+    `track` wraps the articles as they are summarised (the command shows a progress bar).
     Returns the results and, by id, why an article could not be summarised: one bad
     article costs its recall, not the whole run. Setup failures (config, model, endpoint)
     still raise, since every later article would fail the same way.
@@ -64,11 +63,8 @@ def summarize_inputs(
             raise EvalError(f"cannot join the articles: {'; '.join(failures.values())}")
         articles = [Article(JOINED_ID, join_texts([a.text for a in articles]), str(inputs))]
     results: list[Result] = []
-    with (
-        Summarizer(Config.load(model=model, base_url=base_url)) as summarizer,
-        Progress(console=console, transient=True) as progress,
-    ):
-        for article in progress.track(articles, description="summarising"):
+    with Summarizer(Config.load(model=model, base_url=base_url)) as summarizer:
+        for article in track(articles):
             try:
                 results.append(
                     summarizer.summarize(
