@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 from summarizer import batch_api
-from summarizer.batch_api import State, state_path
+from summarizer.batch_api import Job, State, state_path
 from summarizer.cli import app
+from summarizer.config import Config
+from summarizer.errors import EndpointError
 from summarizer.schema import Result
 from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer, completion_body
@@ -375,3 +378,21 @@ def test_more_requests_than_a_batch_takes_make_several_batches(
     code, output = batch(config, "collect", "--out", str(out))
     assert code == 0, output
     assert sorted(output_ids(out)) == sorted(["copy", *ids])
+
+
+def test_api_failures_leave_as_the_packages_typed_error(tmp_path: Path) -> None:
+    """Nothing listens at the endpoint: the library raises EndpointError (callers need not
+    know the openai client) and the command ends with one line and exit code 1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    out = tmp_path / "results.jsonl"
+    config = Config(base_url=closed, model="stub-model", max_attempts=1, timeout=2)
+    job = Job(id="batch-1", input_file_id="file-1", requests=1, ids=["a"])
+    settings = config.model_dump(mode="json", exclude={"api_key"})
+    State(inputs=[], settings=settings, jobs=[job]).save(state_path(out))
+    with pytest.raises(EndpointError, match="the Batch API failed: Connection error"):
+        batch_api.status(out, None)
+    result = CliRunner().invoke(app, ["batch", "status", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the Batch API failed: Connection error")
