@@ -16,8 +16,18 @@ from typing import Any
 
 import pytest
 
-from summarizer.batch import start_limiter
-from summarizer.config import CONFIG_ENV, ENV_VARS
+from summarizer.batch import (
+    Event,
+    Failed,
+    Repaired,
+    Started,
+    Succeeded,
+    run_batch,
+    start_limiter,
+)
+from summarizer.config import CONFIG_ENV, ENV_VARS, Config
+from summarizer.inputs import scan_inputs
+from summarizer.pipeline import Summarizer
 from summarizer.schema import Result
 from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer
@@ -331,3 +341,31 @@ def test_interrupted_run_resumes_writing_each_article_once(
     written = output_ids(out)
     assert sorted(written) == ids and len(written) == len(set(written))
     assert len(hanging_stub.requests) == 4 + 4  # only the unfinished ones were asked again
+
+
+def test_the_library_reports_a_run_as_events_and_prints_nothing(
+    stub: StubServer, stub_config: Config, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    stub.default = lambda request: (
+        Reply(status=400, body=b'{"error": {"message": "no"}}')
+        if "Story number 1." in json.dumps(request)
+        else Reply(article_reply())
+    )
+    write_stories(tmp_path / "in", 2)
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"partial')  # a crash's tail: cut, and said so
+    events: list[Event] = []
+    with Summarizer(stub_config) as summarizer:
+        report = run_batch(
+            scan_inputs([str(tmp_path / "in")]), summarizer, out, on_event=events.append
+        )
+    assert capfd.readouterr() == ("", "")
+    repaired, started, *outcomes = events
+    assert isinstance(repaired, Repaired) and repaired.removed == len('{"partial')
+    assert isinstance(started, Started) and started.total == 2
+    # The two articles run at once: their outcomes come in either order.
+    by_id = {e.id: e for e in outcomes if isinstance(e, Succeeded | Failed)}
+    assert isinstance(by_id["s00"], Succeeded) and by_id["s00"].result.id == "s00"
+    failed = by_id["s01"]
+    assert isinstance(failed, Failed) and failed.kind == "endpoint"
+    assert (report.done, report.failed) == (1, 1) and failed.report is report
