@@ -6,10 +6,10 @@ corpus, a timeline and a network of actors; and filters by kind, actor and date.
 file that opens offline: the chart library (Apache ECharts, vendored in `static/`) and the
 page's own script and style are inlined.
 
-Results do not carry article texts, so the texts come separately (`load_texts`). Without a
-text an article still shows its items and quotes, only not in place. Article text, names and
-quotes are untrusted: the page escapes them (Jinja autoescape) and embeds its data as JSON
-that cannot close the script element holding it.
+Results do not carry article texts, so the texts come separately (`inputs.read_texts`).
+Without a text an article still shows its items and quotes, only not in place. Article
+text, names and quotes are untrusted: the page escapes them (Jinja autoescape) and embeds
+its data as JSON that cannot close the script element holding it.
 """
 
 from __future__ import annotations
