@@ -206,7 +206,7 @@ def to_summary(article_id: str, text: str, doc: Any) -> tuple[ArticleSummary, di
             continue
         counts[kind] += 1
     extraction = Extraction.model_construct(
-        title=None, dateline=None, summary="", actors=[], meetings=meetings,
+        title=None, lang=None, dateline=None, summary="", actors=[], meetings=meetings,
         agreements=agreements, disputes=disputes,
     )  # fmt: skip
     article = Article(

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, computed_field
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
+from summarizer.grounding import is_statement
 from summarizer.schema import (
     KINDS,
     Agreement,
@@ -460,7 +461,8 @@ def _score_kind(
                 report.fields.setdefault(field, Score()).add(value)
     for item in pred:
         for evidence in item.evidence:
-            report.grounding.add(float(evidence.grounded))
+            # Only a located span that can state an item counts: never a bare number or date.
+            report.grounding.add(float(evidence.grounded and is_statement(evidence.quote)))
 
     found = {j for _, j in pairs}
     used = {i for i, _ in extra} | {i for i, _ in pairs}

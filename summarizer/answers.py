@@ -46,7 +46,7 @@ def pick_mode(config: Config) -> str:
 
 # Fields that frame an answer but say nothing by themselves: an answer cut off after them
 # has nothing worth keeping.
-_FRAME = frozenset({"title", "dateline", "actors"})
+_FRAME = frozenset({"title", "lang", "dateline", "actors"})
 
 
 @dataclass

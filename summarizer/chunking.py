@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import pysbd
 
 _PARAGRAPH = re.compile(r"[^\n]+")
+# Sentence ends that pysbd's English rules do not know: the CJK full stop, exclamation and
+# question marks, the Arabic question mark, the Devanagari danda. A sentence ends after one
+# (and any closing quote or bracket).
+_STOPS = "\u3002\uff01\uff1f\u061f\u0964"
+_CLOSERS = "\u300d\u300f\u201d\u2019\uff09)"
+_OTHER_STOPS = re.compile(f"[^{_STOPS}]+(?:[{_STOPS}]+[{_CLOSERS}]*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,21 @@ def _segmenter() -> pysbd.Segmenter:
     return segmenter
 
 
+def _pieces(paragraph: str) -> list[str]:
+    """pysbd's sentences, each split again at the sentence ends of other scripts; a piece
+    of bare punctuation (the closing 」 pysbd leaves alone) joins the sentence before it."""
+    pieces = _segmenter().segment(paragraph)
+    if any(c in _STOPS for c in paragraph):
+        pieces = [m.group() for piece in pieces for m in _OTHER_STOPS.finditer(piece)]
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and not any(c.isalnum() for c in piece):
+            joined[-1] += piece
+        else:
+            joined.append(piece)
+    return joined
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences of each non-blank line, in order; spans index into `text` itself."""
     sentences: list[Sentence] = []
@@ -41,7 +62,7 @@ def split_sentences(text: str) -> list[Sentence]:
         if not para.group().strip():
             continue
         cursor = para.start()
-        for piece in _segmenter().segment(para.group()):
+        for piece in _pieces(para.group()):
             stripped = piece.strip()
             if not stripped:
                 continue

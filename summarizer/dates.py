@@ -18,8 +18,9 @@ How ambiguous words are read:
   October" before the year, so such a list reads as a yearless "September".
 - A week is reported as its month, or its year when it straddles two months; a quarter as
   its year. Decades ("the 1990s") have no such precision and give None.
-- English only: dateparser's language detection reads stray words such as "de" or "on" as
-  dates in other languages.
+- The article's language (as the model names it) and English, never dateparser's own
+  language detection, which reads stray words such as "de" or "on" as dates in other
+  languages. A language dateparser does not know falls back to English alone.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ import datetime as dt
 import re
 from typing import Any
 
+from dateparser.data.languages_info import language_order
 from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 
 from summarizer.schema import ISO_DATE
 
-_LANGUAGES = ["en"]
+_ENGLISH = ("en",)
 # ISO prefix length for each dateparser period; a week is settled by _at_precision.
 _ISO_LENGTH = {"day": 10, "month": 7, "quarter": 4, "year": 4}
 # Two far-apart bases: an expression that reads the same against both is absolute.
@@ -69,16 +71,25 @@ def _at_precision(d: dt.date, period: str) -> str | None:
     return None if length is None else iso(d)[:length]
 
 
-def _read_with(expression: str, base: dt.date, prefer: str) -> str | None:
+def _languages(lang: str | None) -> tuple[str, ...]:
+    """The languages to read dates in: the article's (if dateparser knows it), then English."""
+    if not lang or lang == "en" or lang not in language_order:
+        return _ENGLISH
+    return (lang, *_ENGLISH)
+
+
+def _read_with(
+    expression: str, base: dt.date, prefer: str, languages: tuple[str, ...]
+) -> str | None:
     settings: dict[str, Any] = {
         "RELATIVE_BASE": dt.datetime.combine(base, dt.time()),
         "PREFER_DATES_FROM": prefer,
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
-    parser = DateDataParser(languages=_LANGUAGES, settings=settings)
+    parser = DateDataParser(languages=list(languages), settings=settings)
     data = parser.get_date_data(expression)
     if data.date_obj is None:
-        found = search_dates(expression, languages=_LANGUAGES, settings=settings)
+        found = search_dates(expression, languages=list(languages), settings=settings)
         if not found:
             return None
         data = parser.get_date_data(found[0][0])
@@ -87,28 +98,32 @@ def _read_with(expression: str, base: dt.date, prefer: str) -> str | None:
     return _at_precision(data.date_obj.date(), data.period)
 
 
-def _read(expression: str, published: dt.date) -> str | None:
+def _read(expression: str, published: dt.date, languages: tuple[str, ...]) -> str | None:
     # 'current_period' keeps the publication weekday on the publication day, where 'past'
     # would jump back a week; 'past' then settles anything the first reading put later.
-    reading = _read_with(expression, published, "current_period")
+    reading = _read_with(expression, published, "current_period", languages)
     if reading is not None and reading > iso(published)[: len(reading)]:
-        reading = _read_with(expression, published, "past")
+        reading = _read_with(expression, published, "past", languages)
     return reading
 
 
-def resolve(expression: str | None, published: dt.date | None) -> str | None:
+def resolve(
+    expression: str | None, published: dt.date | None, lang: str | None = None
+) -> str | None:
     """ISO date (YYYY-MM-DD, YYYY-MM or YYYY) that `expression` names, or None.
 
-    Relative words are read against `published`; see the module docstring for the choices.
+    Relative words are read against `published`, in the article's language `lang` or
+    English; see the module docstring for the choices.
     """
     if expression is None:
         return None
     text = _RANGE.sub(r"\1", " ".join(expression.split()))
     if not text or _DECADE.search(text):
         return None
+    languages = _languages(lang)
     if published is not None:
-        return _read(text, published)
-    readings = {_read(text, probe) for probe in _PROBES}
+        return _read(text, published, languages)
+    readings = {_read(text, probe, languages) for probe in _PROBES}
     return readings.pop() if len(readings) == 1 else None
 
 

@@ -9,6 +9,7 @@ in lenient mode (re-asks exhausted) the offending item is dropped with a warning
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,12 +35,23 @@ from summarizer.schema import (
     blank_to_none,
 )
 
+# A citation written as text ("8", "[8]") is a sentence number, never a quote to search for:
+# "8" would otherwise be "found" inside "80th" or "May 8".
+_CITATION = re.compile(r"\s*\[?\s*(\d{1,5})\s*\]?\s*\.?\s*")
+
+
+def _citations(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    refs = [
+        int(m.group(1)) if isinstance(v, str) and (m := _CITATION.fullmatch(v)) else v
+        for v in value
+    ]
+    return refs[:3]  # a 4th citation is no error
+
+
 # Bounds become maxItems in the JSON schema, so a grammar stops a model that starts looping.
-EvidenceRefs = Annotated[
-    list[int | str],
-    BeforeValidator(lambda v: v[:3] if isinstance(v, list) else v),  # a 4th citation is no error
-    Field(max_length=3),
-]
+EvidenceRefs = Annotated[list[int | str], BeforeValidator(_citations), Field(max_length=3)]
 Names = Annotated[list[str], Field(max_length=12)]
 
 
@@ -225,6 +237,12 @@ def _summary_present(value: str, info: ValidationInfo) -> str:
 
 
 Summary = Annotated[str, AfterValidator(_summary_present)]
+# The article's language (ISO 639-1, "es"), so its date words are read in that language.
+Lang = Annotated[
+    str | None,
+    BeforeValidator(lambda v: v.strip().lower()[:2] or None if isinstance(v, str) else v),
+    Field(max_length=8),
+]
 Actors = Annotated[list[Actor], Field(max_length=40)]
 
 
@@ -232,6 +250,7 @@ class Extraction(_Items):
     """Everything about one article in one answer (the `article` strategy)."""
 
     title: int | None
+    lang: Lang
     dateline: OptText
     summary: Summary
     actors: Actors
@@ -244,6 +263,7 @@ class Overview(_Compact):
     """Title, dateline and summary (the `sentences` strategy asks for these once)."""
 
     title: int | None
+    lang: Lang
     dateline: OptText
     summary: Summary
 
@@ -252,6 +272,12 @@ class SentenceReport(_Compact):
     """What one sentence reports: a cheap question before asking for details."""
 
     reports: Literal["meeting", "agreement", "dispute", "several", "nothing"]
+
+
+class Check(_Compact):
+    """The answer to one yes/no question about a candidate item."""
+
+    answer: Literal["yes", "no"]
 
 
 # The grammar must produce an item once the model said the sentence reports one, but an

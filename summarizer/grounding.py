@@ -19,6 +19,10 @@ from summarizer.schema import Evidence
 # Below this many characters a fuzzy hit is meaningless: one slip is already over 5% of the
 # quote, and a short phrase finds a near-twin somewhere in any long article.
 MIN_FUZZY_CHARS = 20
+# The shortest quote that can state an item: a clause in any script (12 characters of Chinese
+# say "Wang Yi met Macron at the Elysee"), never a number, a date or a name alone.
+MIN_QUOTE_CHARS = 12
+MIN_QUOTE_LETTERS = 8
 
 # Straight, curly, low-9 and angle quotes, primes and accents typed as apostrophes.
 _QUOTE_MARKS = (
@@ -133,15 +137,24 @@ def locate(text: str, quote: str, *, min_score: float = 90.0) -> tuple[int, int]
     return _trim(text, *_widen_to_words(text, *_to_original(article, span)))
 
 
+def is_statement(quote: str) -> bool:
+    """Whether a quote is long enough to state an item: a bare number ("8"), a date ("May 9,
+    2025") or a name is found in many articles and proves nothing, so it never counts as
+    evidence however exactly it matches."""
+    letters = sum(c.isalpha() for c in quote)
+    return len(quote.strip()) >= MIN_QUOTE_CHARS and letters >= MIN_QUOTE_LETTERS
+
+
 def ground(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """Copies of `evidence` with spans: a found quote takes the article's own wording.
 
-    A quote that is not found keeps its text, loses any offsets it carried and stays
-    grounded=False, so callers can report it instead of trusting it.
+    A quote that is not found, or too short to state anything (`is_statement`), keeps its
+    text, loses any offsets it carried and stays grounded=False, so callers can report it
+    instead of trusting it.
     """
     grounded: list[Evidence] = []
     for item in evidence:
-        span = locate(text, item.quote)
+        span = locate(text, item.quote) if is_statement(item.quote) else None
         if span is None:
             update = {"start": None, "end": None, "grounded": False}
         else:

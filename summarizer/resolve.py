@@ -85,6 +85,12 @@ class _Builder:
         self._injected = {
             sentences[i].start for i in flagged | {i + 1 for i in flagged} if i < len(sentences)
         }
+        self._headline = {
+            s.start
+            for s in sentences
+            if s.n == self.extraction.title
+            or (self.article.title and fold(s.text) == fold(self.article.title))
+        }
         reporting = " ".join(s.text for s in sentences if s.start not in self._injected)
         self._stems = stems(reporting)
         self._acronyms = acronyms(reporting)
@@ -134,6 +140,9 @@ class _Builder:
             elif blank_to_none(ref):
                 found.extend(ground(self.article.text, [Evidence(quote=ref)]))
         unique = list({(e.start, e.quote): e for e in found}.values())
+        if unique and all(e.start in self._headline for e in unique if e.grounded):
+            # A headline alone states no item: it names actors and a topic, not what happened.
+            unique = [e.model_copy(update={"grounded": False}) for e in unique]
         grounded = [e for e in unique if e.grounded]
         if grounded and len(grounded) < len(unique):
             lost = [e.quote[:60] for e in unique if not e.grounded]
@@ -142,7 +151,7 @@ class _Builder:
         return unique[:3]
 
     def date(self, words: str | None) -> str | None:
-        return dates.resolve(words, self.article.published)
+        return dates.resolve(words, self.article.published, self.extraction.lang)
 
     def _named(self, name: str) -> bool:
         """Whether the article (outside text addressed to the model) names this party, by a
@@ -239,7 +248,7 @@ class _Builder:
         title = art.title
         if title is None and x.title and 1 <= x.title <= len(art.sentences):
             title = art.sentences[x.title - 1].text
-        published = art.published or _day(dates.resolve(x.dateline, None))
+        published = art.published or _day(dates.resolve(x.dateline, None, x.lang))
         if published != art.published:
             self.article.published = published  # the dateline anchors relative dates too
         return ArticleSummary(

@@ -61,7 +61,7 @@ Strategy = Callable[[list[list[Sentence]]], Plan]
 
 STRATEGIES: dict[str, Strategy] = {}
 # Package modules that register strategies of their own, imported on first lookup.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("summarizer.windows",)
 
 
 def register(name: str) -> Callable[[Strategy], Strategy]:
@@ -95,6 +95,7 @@ def combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
     """One extraction from an overview and the answers that carry items."""
     return Extraction.model_construct(
         title=overview.title,
+        lang=overview.lang,
         dateline=overview.dateline,
         summary=overview.summary,
         actors=[a for p in parts for a in getattr(p, "actors", [])],
@@ -106,7 +107,7 @@ def combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
 
 def no_overview() -> Overview:
     """What stands in for an overview whose (optional) ask failed."""
-    return Overview.model_construct(title=None, dateline=None, summary="")
+    return Overview.model_construct(title=None, lang=None, dateline=None, summary="")
 
 
 def article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
@@ -142,7 +143,7 @@ def joined(parts: list[Extraction]) -> Extraction:
     summary, every chunk's items."""
     first = parts[0]
     overview = Overview.model_construct(  # already validated (or salvaged) as part of `first`
-        title=first.title, dateline=first.dateline, summary=first.summary
+        title=first.title, lang=first.lang, dateline=first.dateline, summary=first.summary
     )
     return combined(overview, parts)
 

@@ -28,6 +28,7 @@ def article_reply(**changes: Any) -> dict[str, Any]:
     """A valid model answer for ARTICLE; keyword arguments replace top-level keys."""
     reply: dict[str, Any] = {
         "title": 1,
+        "lang": "en",
         "dateline": None,
         "summary": "Nicolás Maduro met Dmitry Chernyshenko in Caracas; 17 agreements were signed.",
         "actors": [

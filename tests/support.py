@@ -88,7 +88,9 @@ def scripted_model(request: dict[str, Any]) -> Reply:
     schema = request["response_format"]["json_schema"]["name"]
     if schema == "Overview":
         digest = hashlib.sha256(json.dumps(request["messages"][:-1]).encode()).hexdigest()
-        return Reply({"title": 1, "dateline": None, "summary": f"Report {digest[:10]}."})
+        return Reply(
+            {"title": 1, "lang": "en", "dateline": None, "summary": f"Report {digest[:10]}."}
+        )
     # The question, or the one a re-ask (the last message) refers back to.
     asked = next(filter(None, (_ASKED.search(m["content"]) for m in request["messages"][::-1])))
     n, sentence = int(asked.group(1)), asked.group(2)

@@ -44,6 +44,7 @@ def reply_for_chunk(request: dict[str, Any]) -> Reply:
     return Reply(
         {
             "title": 1,
+            "lang": "en",
             "dateline": None,
             "summary": "Ten Smiths met ten Joneses.",
             "actors": [],
@@ -93,3 +94,17 @@ def test_long_article_is_read_whole_and_merged(stub: StubServer, stub_config: Co
         user = request["messages"][-1]["content"]
         assert "Title: Ten meetings" in user and "Published: 2025-05-09" in user
         assert estimate_tokens(user) < 4000
+
+
+def test_sentences_of_other_scripts_are_split_at_their_own_full_stops() -> None:
+    text = "王毅與馬克龍會晤。馬克龍將訪問上海和北京！「兩國將簽署文件。」\nهل وقعوا؟ نعم"  # noqa: RUF001
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "王毅與馬克龍會晤。",
+        "馬克龍將訪問上海和北京！",  # noqa: RUF001
+        "「兩國將簽署文件。」",
+        "هل وقعوا؟",
+        "نعم",
+    ]
+    for s in sentences:
+        assert text[s.start : s.end] == s.text

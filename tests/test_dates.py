@@ -132,3 +132,18 @@ def test_no_header_line(text: str) -> None:
 def test_iso() -> None:
     assert iso(dt.date(2024, 11, 8)) == "2024-11-08"
     assert iso(dt.datetime(2024, 11, 8, 13, 5)) == "2024-11-08"
+
+
+@pytest.mark.parametrize(
+    ("words", "lang", "expected"),
+    [
+        ("el pasado noviembre", "es", "2022-11"),
+        ("el domingo 7 de mayo", "es", "2023-05-07"),
+        ("mardi 5 mai", "fr", "2023-05-05"),
+        ("25 ноября", "ru", "2022-11-25"),
+        ("last month", "es", "2023-04"),  # the model may still write English
+        ("Thursday", "xx", "2023-05-04"),  # a code dateparser does not know: English alone
+    ],
+)
+def test_date_words_are_read_in_the_articles_language(words: str, lang: str, expected: str) -> None:
+    assert resolve(words, dt.date(2023, 5, 7), lang) == expected

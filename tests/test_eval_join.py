@@ -60,7 +60,7 @@ def oracle(request: dict[str, Any]) -> Reply:
                     "outcome": None,
                 })  # fmt: skip
     return Reply({
-        "title": None, "dateline": None, "summary": "Meetings.", "actors": [],
+        "title": None, "lang": "en", "dateline": None, "summary": "Meetings.", "actors": [],
         "meetings": meetings, "agreements": [], "disputes": [],
     })  # fmt: skip
 

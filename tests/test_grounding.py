@@ -148,3 +148,16 @@ def test_locate_never_raises(text: str, quote: str) -> None:
         start, end = span
         assert 0 <= start < end <= len(text)
         assert not text[start].isspace() and not text[end - 1].isspace()
+
+
+@pytest.mark.parametrize("quote", ["8", "20", "May 9, 2025", "  25 ", "[9]", "Putin"])
+def test_a_bare_number_date_or_name_is_never_grounded(quote: str) -> None:
+    text = "The 80th anniversary parade on May 9, 2025 drew 20 leaders, Putin among them. [9]"
+    [evidence] = ground(text, [Evidence(quote=quote)])
+    assert not evidence.grounded and evidence.start is None
+
+
+def test_a_clause_in_any_script_is_grounded() -> None:
+    text = "王毅,當地時間周一(21日)在巴黎愛麗舍宮與法國總統馬克龍會晤。"
+    [evidence] = ground(text, [Evidence(quote="在巴黎愛麗舍宮與法國總統馬克龍會晤")])
+    assert evidence.grounded

@@ -307,3 +307,32 @@ def test_jinja_delimiters_in_an_article_stay_text(stub: StubServer, stub_config:
         s.summarize(ARTICLE + "\nThe template read {{ lenient }} and {% if x %}.")
     user = stub.requests[0]["messages"][1]["content"]
     assert "{ { lenient }}" in user and "{ % if x %}" in user
+
+
+def test_a_citation_written_as_text_is_a_sentence_not_a_quote(
+    stub: StubServer, stub_config: Config
+) -> None:
+    """ "4" is sentence 4, never the digit found somewhere else in the article."""
+    reply = article_reply()
+    reply["disputes"][0]["ev"] = ["4"]
+    reply["agreements"][0]["ev"] = ["[3]"]
+    stub.push(Reply(reply))
+    with Summarizer(stub_config) as s:
+        summary = s.summarize(ARTICLE, id="c1").summary
+    [quote] = summary.disputes[0].evidence
+    assert quote.quote == "The United States criticised the deals." and quote.grounded
+    assert [e.quote for e in summary.agreements[0].evidence] == [
+        "The two governments signed 17 agreements on energy and security."
+    ]
+
+
+def test_a_headline_alone_is_no_evidence(stub: StubServer, stub_config: Config) -> None:
+    text = ARTICLE.replace("Leaders meet in Caracas", "Maduro meets Chernyshenko in Caracas")
+    reply = article_reply()
+    reply["meetings"][0]["ev"] = [1]  # the headline
+    stub.push(Reply(reply))
+    with Summarizer(stub_config) as s:
+        result = s.summarize(text, id="h1")
+    [meeting] = result.summary.meetings  # kept, but flagged: it is not grounded
+    assert not any(e.grounded for e in meeting.evidence)
+    assert any("ungrounded meeting" in w for w in result.run.warnings)
