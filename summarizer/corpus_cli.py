@@ -25,7 +25,7 @@ from summarizer.writers import load_results
 def merge_command(
     results: Annotated[Path, typer.Argument(help="A results JSONL written by `summarizer run`.")],
     out: Annotated[
-        Path, typer.Option(metavar="FILE", help="Where to write the corpus JSON.")
+        Path, typer.Option("--out", "-o", metavar="FILE", help="Where to write the corpus JSON.")
     ] = Path("corpus.json"),
 ) -> None:
     """Link the items of many articles into one record per real-world event.

@@ -16,7 +16,7 @@ from summarizer.batch import (
 )
 from summarizer.config import Config, Mode, default_cache_dir, default_config_file
 from summarizer.terminal import err, fail
-from summarizer.writers import ERRORS_NAME, FORMATS, Format
+from summarizer.writers import ERRORS_SUFFIX, FORMATS, Format
 
 
 def default_of(field: str) -> str:
@@ -45,8 +45,8 @@ Fmt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Also write OUT with this suffix, rebuilt from the JSONL: json, csv (a row "
-        "per item) or md (a digest).",
+        help="Also write OUT with this suffix, rebuilt from the JSONL: json, md (a digest) "
+        "or any `summarizer export` format (csv: a row per item, ...), by the same writer.",
     ),
 ]
 Quiet = Annotated[
@@ -65,6 +65,8 @@ BaseUrl = Annotated[
 Model = Annotated[
     str | None,
     typer.Option(
+        "--model",
+        "-m",
         help="Model name, or an embedded model name / GGUF path (env SUMMARIZER_MODEL).",
         show_default="qwen2.5-coder-1.5b embedded, gpt-4o-mini remote",
     ),
@@ -114,8 +116,8 @@ def check_out(out: Path) -> None:
             f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
             f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
         )
-    if out.name == ERRORS_NAME:
-        fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
+    if out.name.endswith(ERRORS_SUFFIX):
+        fail(f"--out cannot end in {ERRORS_SUFFIX}: failures are written to such files")
 
 
 def finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:

@@ -6,18 +6,22 @@ the command modules print.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
 
 import typer
+from rich import box
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from summarizer.actors import names_in
 from summarizer.batch import BatchReport, Event, Failed, Repaired, Started, Succeeded
 from summarizer.display import grounded, plural, what, when, who
 from summarizer.schema import KINDS, Result
+from summarizer.writers import load_results
 
 EXIT_USAGE = 2
 _MAX_LISTED = 10
@@ -36,6 +40,27 @@ def listed(lines: list[str], sep: str = "; ") -> str:
     shown = sep.join(lines[:_MAX_LISTED])
     more = len(lines) - _MAX_LISTED
     return shown + (f"{sep}and {more} more" if more > 0 else "")
+
+
+def load_or_fail(path: Path) -> tuple[list[Result], list[int]]:
+    """A results file's results and unreadable line numbers, or a one-line usage error when
+    it is missing, unreadable or not a results file at all (an article given by mistake)."""
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        loaded, bad = load_results(path)
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+    if bad and not loaded:
+        fail(
+            f"{path} is not a results file: this command reads the JSONL that `summarizer "
+            f"run` writes (summarise it first: summarizer run {path})"
+        )
+    if bad:
+        err.print(
+            f"warning: skipped lines that are not results: {listed(list(map(str, bad)), ', ')}"
+        )
+    return loaded, bad
 
 
 class BatchView:
@@ -105,8 +130,10 @@ class BatchView:
         self.bar.update(self.task, advance=1, stats=stats)
 
 
-def tables(results: list[Result]) -> Iterator[RenderableType]:
-    """A table per article of what was found, then a line of totals."""
+def tables(results: list[Result], *, plain: bool = False) -> Iterator[RenderableType]:
+    """A table per article of what was found, then a line of totals. Actors go by their
+    canonical names; `plain` draws the tables in ASCII (for a pipe or a file)."""
+    shown = names_in(results)
     totals = dict.fromkeys(KINDS, 0)
     for result in results:
         summary = result.summary
@@ -118,6 +145,7 @@ def tables(results: list[Result]) -> Iterator[RenderableType]:
             yield Text.assemble(heading, " ", Text("nothing found", style="dim"))
             continue
         table = Table(
+            box=box.ASCII if plain else box.HEAVY_HEAD,
             title=heading,
             caption=Text(summary.summary),
             title_justify="left",
@@ -131,7 +159,7 @@ def tables(results: list[Result]) -> Iterator[RenderableType]:
             style = None if grounded(item) else "yellow"
             table.add_row(
                 kind,
-                Text(who(item)),
+                Text(who(item, shown)),
                 when(item) or "",
                 Text(getattr(item, "location", None) or ""),
                 item.status,
