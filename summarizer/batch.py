@@ -35,7 +35,7 @@ from summarizer.errors import (
 )
 from summarizer.inputs import Article, InputProblem, Inputs, Source
 from summarizer.llm import KeyRefused
-from summarizer.pipeline import Summarizer
+from summarizer.pipeline import Asked, Summarizer
 from summarizer.schema import Result
 from summarizer.writers import LineLog, done_ids, errors_path, forget_errors, repair_tail
 
@@ -99,6 +99,14 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Asking:
+    """An article in flight answered one more question (see `pipeline.Asked`)."""
+
+    id: str
+    asked: Asked
+
+
+@dataclass(frozen=True)
 class Succeeded:
     """One article summarised and written; `report` holds the run's totals so far."""
 
@@ -120,7 +128,7 @@ class Failed:
 
 # What a run reports as it goes. The library never prints: the CLI renders these as a
 # progress bar and lines (`terminal.BatchView`); a notebook or a service may do otherwise.
-Event = Repaired | Started | Succeeded | Failed
+Event = Repaired | Started | Asking | Succeeded | Failed
 Listener = Callable[[Event], None]
 
 
@@ -304,7 +312,11 @@ class Run:
             await self.limiter.acquire()
         try:
             result = await self.summarizer.asummarize(
-                item.text, id=item.id, title=item.title, published=item.published
+                item.text,
+                id=item.id,
+                title=item.title,
+                published=item.published,
+                on_asked=lambda asked: self.on_event(Asking(item.id, asked)),
             )
         except SummarizerError as exc:
             self.settle(item, exc)

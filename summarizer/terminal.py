@@ -18,8 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from summarizer.actors import names_in
-from summarizer.batch import BatchReport, Event, Failed, Repaired, Started, Succeeded
+from summarizer.batch import Asking, BatchReport, Event, Failed, Repaired, Started, Succeeded
 from summarizer.display import grounded, plural, what, when, who
+from summarizer.pipeline import FAILED_QUESTION, Asked
 from summarizer.schema import KINDS, Result
 from summarizer.writers import load_results
 
@@ -65,7 +66,11 @@ def load_or_fail(path: Path) -> tuple[list[Result], list[int]]:
 
 class BatchView:
     """Renders a batch run's events: a progress bar when stderr is a terminal and not
-    `quiet`, a line per failure (unless `quiet`) and per success (`verbose`)."""
+    `quiet`, a line per failure (unless `quiet`) and per success (`verbose`).
+
+    The bar shows signs of life inside an article too: the questions asked of how many the
+    strategy expects so far, and the tokens spent, finished articles' and in-flight ones'.
+    """
 
     def __init__(self, console: Console = err, *, quiet: bool = False, verbose: bool = False):
         self.console = console
@@ -75,12 +80,16 @@ class BatchView:
             TextColumn("summarising"),
             BarColumn(),
             MofNCompleteColumn(),
-            TimeRemainingColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),  # from the measured speed of the articles finished
             TextColumn("{task.fields[stats]}"),
             console=console,
             disable=quiet or not console.is_terminal,
         )
         self.task = self.bar.add_task("", total=None, stats="")
+        self.report = BatchReport()
+        self.flight: dict[str, Asked] = {}  # articles in flight: how far each has got
+        self.latest: str | None = None
 
     def __enter__(self) -> BatchView:
         self.bar.start()
@@ -106,28 +115,52 @@ class BatchView:
                 )
             case Started(total):
                 self.bar.update(self.task, total=total)
+            case Asking(id, asked):
+                self.flight[id], self.latest = asked, id
+                self.bar.update(self.task, stats=self.stats())
             case Succeeded(id, result, report):
+                self.flight.pop(id, None)
                 if self.verbose:
-                    info = result.run
-                    counts = ", ".join(
-                        plural(len(items), kind) for kind, items in result.summary.by_kind()
-                    )
-                    how = (
-                        "cached"
-                        if info.cache_hit
-                        else f"{info.prompt_tokens + info.completion_tokens:,} tokens"
-                    )
-                    self.console.print(Text(f"ok {id}: {counts} ({how})"))
+                    for line in done_lines(id, result):
+                        self.console.print(Text(line))
                 self._advance(report)
             case Failed(id, source, kind, reason, report):
+                self.flight.pop(id, None)
                 if not self.quiet:
                     self.console.print(Text(f"failed {id} ({source}): {kind}: {reason}", "red"))
                 self._advance(report)
 
-    def _advance(self, report: BatchReport) -> None:
+    def stats(self) -> str:
+        """Tokens so far (in-flight questions included), cache hits, failures, and how far
+        the article that spoke last has got."""
+        report = self.report
         tokens = report.prompt_tokens + report.completion_tokens
-        stats = f"{tokens:,} tokens · {report.cache_hits:,} cached · {report.failed:,} failed"
-        self.bar.update(self.task, advance=1, stats=stats)
+        tokens += sum(a.tokens for a in self.flight.values())
+        line = f"{tokens:,} tokens · {report.cache_hits:,} cached · {report.failed:,} failed"
+        if (asked := self.flight.get(self.latest or "")) is not None:
+            line += f" · {self.latest}: question {asked.asked}/{asked.of}"
+        return line
+
+    def _advance(self, report: BatchReport) -> None:
+        self.report = report
+        self.bar.update(self.task, advance=1, stats=self.stats())
+
+
+def done_lines(id: str, result: Result) -> list[str]:
+    """What `--verbose` says of a finished article: its counts, cost and warnings, and why
+    it is empty when its questions failed."""
+    info = result.run
+    counts = ", ".join(plural(len(items), kind) for kind, items in result.summary.by_kind())
+    how = "cached" if info.cache_hit else f"{info.prompt_tokens + info.completion_tokens:,} tokens"
+    lines = [f"ok {id}: {counts} ({how}, {plural(len(info.warnings), 'warning')})"]
+    failed = [w for w in info.warnings if FAILED_QUESTION in w]
+    if failed and not result.summary.items():
+        asked = info.requests + len(failed)
+        lines.append(
+            f"  {id} is empty because {len(failed)} of {plural(asked, 'question')} failed; "
+            f"first: {failed[0]}"
+        )
+    return lines
 
 
 def tables(results: list[Result], *, plain: bool = False) -> Iterator[RenderableType]:

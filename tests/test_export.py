@@ -132,7 +132,12 @@ def test_csv_round_trips_through_pandas(results: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "wrote" in done.output and "3 articles, 4 items" in done.output
     frame = pd.read_csv(results.with_suffix(".csv"), parse_dates=["date", "published"])
-    assert list(frame["item_id"]) == ["a1:meeting:0", "a1:agreement:0", "a2:meeting:0", "a2:dispute:0"]
+    assert list(frame["item_id"]) == [
+        "a1:meeting:0",
+        "a1:agreement:0",
+        "a2:meeting:0",
+        "a2:dispute:0",
+    ]
     assert list(frame["kind"]) == ["meeting", "agreement", "meeting", "dispute"]
     # One name per actor, whatever the article wrote.
     assert frame.loc[0, "parties"] == "Nicolás Maduro; Vladimir Putin"
@@ -186,7 +191,12 @@ def test_csv_parties_pivots_without_splitting(results: Path) -> None:
 def test_parquet_round_trips_through_pandas(results: Path) -> None:
     assert export(str(results), "--to", "parquet").exit_code == 0
     frame = pd.read_parquet(results.with_suffix(".parquet"))
-    assert list(frame["item_id"]) == ["a1:meeting:0", "a1:agreement:0", "a2:meeting:0", "a2:dispute:0"]
+    assert list(frame["item_id"]) == [
+        "a1:meeting:0",
+        "a1:agreement:0",
+        "a2:meeting:0",
+        "a2:dispute:0",
+    ]
     assert str(frame.loc[0, "date"]) == "2025-05-01"
     assert frame.loc[0, "date_precision"] == "month"
     assert list(frame.loc[1, "areas"]) == ["energy", "security"]
