@@ -42,6 +42,7 @@ from summarizer.options import (
     Out,
     Paths,
     Quiet,
+    ResultsFile,
     Strict,
     Verbose,
     check_out,
@@ -254,14 +255,7 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
 
 
 def show_command(
-    results: Annotated[
-        Path,
-        typer.Argument(
-            metavar="RESULTS",
-            help="A results JSONL written by `summarizer run`.",
-            show_default=False,
-        ),
-    ],
+    results: ResultsFile,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -276,7 +270,7 @@ def show_command(
     Actors are shown under one name per results file ("Maduro" and "Nicolás Maduro" are
     one). Piped, the tables are plain ASCII text.
     """
-    loaded, _ = load_or_fail(results)
+    loaded = load_or_fail(results)
     if as_json:
         typer.echo(json.dumps(article_records(loaded), indent=2, ensure_ascii=False, default=str))
     else:

@@ -14,20 +14,14 @@ from rich.text import Text
 
 from summarizer.display import plural
 from summarizer.export import ExportFormat, default_target, export
+from summarizer.options import ResultsFile
 from summarizer.terminal import err, fail, load_or_fail
 
 _EXCEL_FORMATS = ("csv", "csv-parties", "graph")
 
 
 def export_command(
-    results: Annotated[
-        Path,
-        typer.Argument(
-            metavar="RESULTS",
-            help="A results JSONL written by `summarizer run`.",
-            show_default=False,
-        ),
-    ],
+    results: ResultsFile,
     to: Annotated[
         ExportFormat,
         typer.Option(
@@ -64,7 +58,7 @@ def export_command(
     """
     if excel and to not in _EXCEL_FORMATS:
         fail(f"--excel applies to CSV output ({', '.join(_EXCEL_FORMATS)}), not {to}")
-    loaded, _ = load_or_fail(results)
+    loaded = load_or_fail(results)
     target = out or default_target(results, to)
     try:
         written = export(loaded, to, target, excel=excel)

@@ -24,6 +24,16 @@ def default_of(field: str) -> str:
     return str(Config.model_fields[field].default)
 
 
+# The argument of every command that reads a results file (show, report, export, merge).
+ResultsFile = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RESULTS",
+        help="A results JSONL written by `summarizer run`.",
+        show_default=False,
+    ),
+]
+
 # Options shared by `run` and `batch`, declared once.
 Paths = Annotated[
     list[str],

@@ -43,9 +43,11 @@ def listed(lines: list[str], sep: str = "; ") -> str:
     return shown + (f"{sep}and {more} more" if more > 0 else "")
 
 
-def load_or_fail(path: Path) -> tuple[list[Result], list[int]]:
-    """A results file's results and unreadable line numbers, or a one-line usage error when
-    it is missing, unreadable or not a results file at all (an article given by mistake)."""
+def load_or_fail(path: Path, *, whole: bool = False) -> list[Result]:
+    """A results file's results, or a one-line usage error when it is missing, unreadable or
+    not a results file at all (an article given by mistake). Lines that are not results are
+    skipped with a warning, or with `whole` are an error (a corpus missing an article would
+    misreport who said what)."""
     if not path.is_file():
         fail(f"{path}: no such file")
     try:
@@ -57,11 +59,13 @@ def load_or_fail(path: Path) -> tuple[list[Result], list[int]]:
             f"{path} is not a results file: this command reads the JSONL that `summarizer "
             f"run` writes (summarise it first: summarizer run {path})"
         )
+    if bad and whole:
+        fail(f"{path}: not a summarizer result on line(s) {listed(list(map(str, bad)), ', ')}")
     if bad:
         err.print(
             f"warning: skipped lines that are not results: {listed(list(map(str, bad)), ', ')}"
         )
-    return loaded, bad
+    return loaded
 
 
 class BatchView:

@@ -199,3 +199,13 @@ def test_the_small_models_fix_names_the_checkout_not_pypi(tmp_path: Path) -> Non
     assert (
         "pip install 'summarizer" not in done.stderr and "pip install summarizer" not in done.stderr
     )
+
+
+def test_merge_refuses_a_results_file_with_a_bad_line(tmp_path: Path) -> None:
+    path = write_results(tmp_path / "results.jsonl", corpus()[:1])
+    with path.open("a") as file:
+        file.write('{"summary": {}}\n')
+    done = CliRunner().invoke(app, ["merge", str(path), "-o", str(tmp_path / "corpus.json")])
+    assert done.exit_code == 2
+    assert "not a summarizer result on line(s) 2" in done.stderr
+    assert not (tmp_path / "corpus.json").exists()

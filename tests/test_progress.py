@@ -19,28 +19,14 @@ from tests.stub_server import Reply, StubServer
 from tests.support import invoke, scripted_model, story, write_config, write_stories
 
 
-def sentences_config(stub: StubServer, tmp_path: Path) -> Config:
-    return Config(
-        base_url=stub.base_url,
-        model="stub-model",
-        api_key="sk-test",
-        mode="json_schema",
-        strategy="sentences",
-        cache_dir=tmp_path / "cache",
-        max_attempts=2,
-        max_retry_time=5,
-        timeout=5,
-        max_reasks=0,
-    )
-
-
 def test_every_question_is_reported_with_how_many_are_expected(
-    stub: StubServer, tmp_path: Path
+    stub: StubServer, stub_config: Config, tmp_path: Path
 ) -> None:
     stub.default = scripted_model
     write_stories(tmp_path / "in", 2)
     events: list[Event] = []
-    with Summarizer(sentences_config(stub, tmp_path)) as summarizer:
+    config = stub_config.model_copy(update={"strategy": "sentences", "max_reasks": 0})
+    with Summarizer(config) as summarizer:
         report = run_batch(
             scan_inputs([str(tmp_path / "in")]),
             summarizer,
