@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from summarizer.actors import names_in
+from summarizer.dates import period
 from summarizer.display import grounded, when
 from summarizer.schema import Agreement, Dispute, Item, Meeting, Result, parties
 
@@ -65,12 +66,11 @@ EVIDENCE_COLUMNS = ("item_id", "article_id", "position", "quote", "start", "end"
 def date_parts(date: str | None) -> tuple[dt.date | None, Precision | None]:
     """ "2025-04" -> (2025-04-01, "month"): a full date any reader parses, and how much of it
     the article said."""
-    if date is None:
+    span = period(date)
+    if date is None or span is None:
         return None, None
-    parts = date.split("-")
-    precision: Precision = ("year", "month", "day")[len(parts) - 1]
-    padded = [*parts, "01", "01"][:3]
-    return dt.date(*map(int, padded)), precision
+    precision: Precision = ("year", "month", "day")[date.count("-")]
+    return dt.date.fromisoformat(span[0]), precision
 
 
 def item_id(item: Item) -> str:
