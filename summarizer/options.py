@@ -62,7 +62,15 @@ Fmt = Annotated[
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no per-article lines.")
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line for every article.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="A line for every article: its counts, tokens and warnings, and why it is empty "
+        "when its questions failed.",
+    ),
+]
 BaseUrl = Annotated[
     list[str] | None,
     typer.Option(
