@@ -48,7 +48,10 @@ def eval_command(
         ),
     ] = None,
     report: Annotated[
-        Path, typer.Option(metavar="FILE", help="Where to write the JSON report.")
+        Path,
+        typer.Option(
+            "--out", "--report", "-o", metavar="FILE", help="Where to write the JSON report."
+        ),
     ] = Path("eval/report.json"),
     check_baseline: Annotated[
         bool,
@@ -87,8 +90,10 @@ def eval_command(
     model: Annotated[
         str | None,
         typer.Option(
+            "--model",
+            "-m",
             help="Model to run, and whose baseline to use (default: the configured model, or "
-            "the one named in --results)."
+            "the one named in --results).",
         ),
     ] = None,
     base_url: Annotated[

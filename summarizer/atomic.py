@@ -1,24 +1,36 @@
 """Whole-file writes that readers never see half done: the one place files are replaced.
 
-The text goes to a hidden temp file beside the target, is flushed to disk, and is renamed
+The content goes to a hidden temp file beside the target, is flushed to disk, and is renamed
 over the target; a crash leaves the old file (or none) and at most a stray temp file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str, *, newline: str | None = None) -> None:
-    """Replace `path` with `text` (UTF-8) in one rename; `newline` as for `open`."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temp path beside `path` for a writer that wants a file name (pyarrow, SQLite,
+    networkx); renamed over `path` once the block ends without an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)  # a stray one from a crash; SQLite would open it
     try:
-        with tmp.open("w", encoding="utf-8", newline=newline) as file:
-            file.write(text)
-            file.flush()
+        yield tmp
+        with tmp.open("rb+") as file:
             os.fsync(file.fileno())
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(
+    path: Path, text: str, *, newline: str | None = None, encoding: str = "utf-8"
+) -> None:
+    """Replace `path` with `text` in one rename; `newline` as for `open`."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding=encoding, newline=newline) as file:
+        file.write(text)

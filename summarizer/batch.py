@@ -4,10 +4,11 @@ Every finished article is one whole line appended to the output (see `writers.Li
 - a rerun of the same command skips the ids already there, and the cache makes articles
   that were answered but not written (in flight at a crash) free;
 - Ctrl-C or SIGTERM keeps every finished line and drops only the articles in flight;
-- a failing article becomes a line in errors.jsonl beside the output and the batch goes on.
+- a failing article becomes a line in the errors file beside the output; the batch goes on.
 
-errors.jsonl is append-only history: each run adds its failures with a time stamp. An article
-that failed once and succeeds on a rerun is simply in the output; its old error line stays.
+Failures go to `<out>.errors.jsonl` (`results.errors.jsonl` for `results.jsonl`), each with
+a time stamp. It lists what is still failing: an article that failed once and succeeds on a
+rerun leaves it (`writers.forget_errors`), and the file goes once nothing is left.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ from summarizer.errors import (
     SummarizerError,
 )
 from summarizer.inputs import Article, InputProblem, Inputs, Source
-from summarizer.pipeline import Summarizer
+from summarizer.llm import KeyRefused
+from summarizer.pipeline import Asked, Summarizer
 from summarizer.schema import Result
-from summarizer.writers import LineLog, done_ids, errors_path, repair_tail
+from summarizer.writers import LineLog, done_ids, errors_path, forget_errors, repair_tail
 
 DEFAULT_CONCURRENCY = 4
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # Failures that would repeat for every article: stop rather than write one line per article.
-_FATAL = (ConfigError, ModelError, CacheError)
+_FATAL = (ConfigError, ModelError, CacheError, KeyRefused)
 _ENDPOINT_BREAKER = 5  # endpoint failures in a row (each after all its retries) that stop a run
 
 
@@ -97,6 +99,14 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Asking:
+    """An article in flight answered one more question (see `pipeline.Asked`)."""
+
+    id: str
+    asked: Asked
+
+
+@dataclass(frozen=True)
 class Succeeded:
     """One article summarised and written; `report` holds the run's totals so far."""
 
@@ -118,7 +128,7 @@ class Failed:
 
 # What a run reports as it goes. The library never prints: the CLI renders these as a
 # progress bar and lines (`terminal.BatchView`); a notebook or a service may do otherwise.
-Event = Repaired | Started | Succeeded | Failed
+Event = Repaired | Started | Asking | Succeeded | Failed
 Listener = Callable[[Event], None]
 
 
@@ -191,7 +201,7 @@ def run_batch(
     engine: Engine = local_engine,
 ) -> BatchReport:
     """Summarise every input not yet in `out`, appending results to it and failures to
-    errors.jsonl beside it. Returns when all are done, on Ctrl-C/SIGTERM, at `max_cost`
+    its errors file beside it. Returns when all are done, on Ctrl-C/SIGTERM, at `max_cost`
     (USD, needs `price_per_mtok`) or on a failure that every article would repeat.
 
     `concurrency` is capped by what the backend allows (1 for the embedded model); `rpm`
@@ -202,6 +212,7 @@ def run_batch(
     for path in (out, errors):
         if cut := repair_tail(path):
             on_event(Repaired(path, cut))
+    forget_errors(errors, done_ids(out))  # e.g. after a run that crashed before doing it
     sources, problems, skipped = pending(inputs, out)
     report = BatchReport(
         total=len(inputs.sources) + len(inputs.problems),
@@ -226,6 +237,7 @@ def run_batch(
             engine(run, sources)
         except (KeyboardInterrupt, asyncio.CancelledError):
             report.stopped, report.interrupted = "interrupted", True
+    forget_errors(errors, done_ids(out))  # an article that succeeded now leaves the file
     return report
 
 
@@ -300,7 +312,11 @@ class Run:
             await self.limiter.acquire()
         try:
             result = await self.summarizer.asummarize(
-                item.text, id=item.id, title=item.title, published=item.published
+                item.text,
+                id=item.id,
+                title=item.title,
+                published=item.published,
+                on_asked=lambda asked: self.on_event(Asking(item.id, asked)),
             )
         except SummarizerError as exc:
             self.settle(item, exc)
@@ -334,6 +350,9 @@ class Run:
                 update={"warnings": [*result.run.warnings, *article.warnings]}
             )
             result = result.model_copy(update={"run": run})
+        if article.url and not result.summary.url:  # and so does where it was read from
+            summary = result.summary.model_copy(update={"url": article.url})
+            result = result.model_copy(update={"summary": summary})
         self.results.append(result.model_dump_json())
         report, info = self.report, result.run
         report.done += 1

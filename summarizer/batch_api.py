@@ -13,7 +13,7 @@ Batch API's price, answered within a day instead of at once.
   submitted articles through the normal batch runner (`batch.run_batch`) with the
   downloaded answers standing in for the endpoint (`BatchAnswers`): the same validators
   (no re-ask is possible, so an invalid answer is salvaged item by item, as after the last
-  re-ask of a live run), the same grounding, the same results.jsonl and errors.jsonl, the
+  re-ask of a live run), the same grounding, the same results.jsonl and results.errors.jsonl, the
   same resumability. Every answer lands in the response cache under the key a live run
   uses, so a later `summarizer run --strategy article` with the same settings is free.
 """
@@ -187,7 +187,7 @@ def submit(paths: list[str], config: Config, out: Path) -> Submitted:
     sources, problems, skipped = pending(inputs, out)
     report = Submitted(skipped=skipped, problems=[_problem(p) for p in problems])
     # Input problems ride along in the first batch, so that collect records them in
-    # errors.jsonl like a run would.
+    # the errors file like a run would.
     groups = [_Group(ids=[p.id for p in problems])]
     with Summarizer(config) as summarizer:
         for source in sources:

@@ -40,6 +40,7 @@ batch_app = typer.Typer(
     help="The OpenAI Batch API: the same requests as `run --strategy article`, at the Batch "
     "API's price, answered within 24 hours.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -137,7 +138,7 @@ def batch_collect(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Write the answers of the finished batches into OUT (failures into errors.jsonl).
+    """Write the answers of the finished batches into OUT (failures into OUT's errors file).
 
     Answers are validated like a live run's (an invalid one is salvaged item by item: a
     batch cannot re-ask) and stored in the response cache, so `summarizer run --strategy

@@ -6,6 +6,8 @@ message on stderr and an exit code, never a traceback.
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,6 +27,8 @@ from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.display import plural
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.eval.cli import eval_command
+from summarizer.export import article_records
+from summarizer.export_cli import export_command
 from summarizer.inputs import DuplicateIdError, Inputs, scan_inputs
 from summarizer.options import (
     ApiKey,
@@ -38,6 +42,7 @@ from summarizer.options import (
     Out,
     Paths,
     Quiet,
+    ResultsFile,
     Strict,
     Verbose,
     check_out,
@@ -46,24 +51,20 @@ from summarizer.options import (
 )
 from summarizer.pipeline import Summarizer
 from summarizer.report_cli import report_command
-from summarizer.terminal import BatchView, err, fail, listed, tables
-from summarizer.writers import load_results
+from summarizer.terminal import EXIT_USAGE, BatchView, err, fail, load_or_fail, tables
 
+# Plain help (rich_markup_mode=None): no "<bool>" after flags, "[ray]" printed as written,
+# and the same text in a terminal and in a pipe.
 app = typer.Typer(
     name="summarizer",
     help="Structured news summaries: who met whom, who signed what, who is fighting whom.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-app.command("eval")(eval_command)
-app.command("merge")(merge_command)
-app.command("timeline")(timeline_command)
-app.command("report")(report_command)
-app.add_typer(batch_app, name="batch")
 
 
-@app.command()
 def run(
     paths: Paths,
     out: Out = Path("results.jsonl"),
@@ -88,7 +89,9 @@ def run(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Count articles and estimate prompt tokens (and cost); call no model."
+            "--dry-run",
+            help="Count articles and estimate prompt tokens (and cost); call no model. Exit "
+            "code 2 when a named input does not exist or no input is usable.",
         ),
     ] = False,
     quiet: Quiet = False,
@@ -146,7 +149,7 @@ def run(
         Literal["local", "ray"],
         typer.Option(
             help="local: this process, async. ray: a Ray cluster, --concurrency per worker "
-            "and --rpm per endpoint across the cluster (pip install 'summarizer[ray]')."
+            "and --rpm per endpoint across the cluster (in the checkout: pip install -e '.[ray]')."
         ),
     ] = "local",
     ray_address: Annotated[
@@ -164,9 +167,10 @@ def run(
 ) -> None:
     """Summarise articles into OUT, one JSON line each; rerun the same command to resume.
 
-    Failures go to errors.jsonl beside OUT and the run goes on. Settings not given here come
-    from the environment, then the --config file, then the defaults shown. Exit code: 0 all
-    done, 1 some failed or were left (--max-cost), 2 usage error, 130 interrupted (Ctrl-C).
+    Failures go to OUT's errors file (results.errors.jsonl for results.jsonl) and the run
+    goes on; an article that succeeds on a rerun leaves it. Settings not given here come from
+    the environment, then the --config file, then the defaults shown. Exit code: 0 all done,
+    1 some failed or were left (--max-cost), 2 usage error, 130 interrupted (Ctrl-C).
     """
     if quiet and verbose:
         fail("--quiet and --verbose exclude each other")
@@ -205,7 +209,8 @@ def run(
     try:
         with Summarizer(config) as summarizer:
             if dry_run:
-                _print_estimate(inputs, summarizer, out)
+                missing = [p for p in paths if p != "-" and not Path(p).exists()]
+                _print_estimate(inputs, summarizer, out, missing)
                 return
             with BatchView(err, quiet=quiet, verbose=verbose) as view:
                 report = run_batch(
@@ -230,7 +235,7 @@ def run(
     raise typer.Exit(report.exit_code)
 
 
-def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> None:
+def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: list[str]) -> None:
     plan = estimate(inputs, summarizer, out)
     line = (
         f"dry run: {plural(plan.articles, 'article')} to summarise, "
@@ -243,19 +248,65 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> None:
     typer.echo(line)
     for problem in plan.problems:
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
+    # A dry run checks the command before anything is paid for: a path that does not exist,
+    # or nothing usable at all, is a usage error.
+    if missing or (plan.problems and not plan.articles):
+        raise typer.Exit(EXIT_USAGE)
 
 
-@app.command("show")
 def show_command(
-    results: Annotated[Path, typer.Argument(help="A results JSONL written by `summarizer run`.")],
+    results: ResultsFile,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print JSON instead of tables: per article its items, each with its parties "
+            "and quotes (the fields of `summarizer export`).",
+        ),
+    ] = False,
 ) -> None:
-    """Print a table per article of the meetings, agreements and disputes found."""
-    if not results.is_file():
-        fail(f"{results}: no such file")
-    loaded, bad = load_results(results)
-    console = Console(highlight=False)
-    for renderable in tables(loaded):
-        console.print(renderable)
-    if bad:
-        skipped = listed(list(map(str, bad)), ", ")
-        err.print(f"warning: skipped lines that are not results: {skipped}")
+    """Print a table per article of the meetings, agreements and disputes found.
+
+    Actors are shown under one name per results file ("Maduro" and "Nicolás Maduro" are
+    one). Piped, the tables are plain ASCII text.
+    """
+    loaded = load_or_fail(results)
+    if as_json:
+        typer.echo(json.dumps(article_records(loaded), indent=2, ensure_ascii=False, default=str))
+    else:
+        console = Console(highlight=False)
+        for renderable in tables(loaded, plain=not console.is_terminal):
+            console.print(renderable)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"summarizer {version('summarizer')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Structured news summaries: who met whom, who signed what, who is fighting whom."""
+
+
+# Listed in --help in the order a user meets them.
+app.command("run")(run)
+app.command("show")(show_command)
+app.command("report")(report_command)
+app.command("export")(export_command)
+app.command("merge")(merge_command)
+app.command("timeline")(timeline_command)
+app.command("eval")(eval_command)
+app.add_typer(batch_app, name="batch")

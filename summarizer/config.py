@@ -98,7 +98,11 @@ class Config(BaseSettings):
         if isinstance(value, str):
             value = value.split(",")
         if isinstance(value, list | tuple) and all(isinstance(u, str) for u in value):
-            return tuple(dict.fromkeys(u.strip() for u in value if u.strip())) or None
+            urls = tuple(dict.fromkeys(u.strip() for u in value if u.strip())) or None
+            for url in urls or ():
+                if not url.lower().startswith(("http://", "https://")):
+                    raise ValueError(f"base URL {url!r} needs a scheme: did you mean http://{url}?")
+            return urls
         return value  # anything else: pydantic says what is wrong with it
 
     @field_validator("strategy")

@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
+from summarizer.actors import canonical_names
 from summarizer.display import when
 from summarizer.merge import dates_agree, places_agree, same_party, stands_for
 from summarizer.names import fold, name_words
@@ -313,41 +314,6 @@ def _event(kind: ItemKind, sources: list[Source], names: dict[str, str]) -> Even
     )
 
 
-def _actor_names(parties: Iterable[Party]) -> dict[str, str]:
-    """Every party name to the one form the corpus shows it in: the fullest, accented one.
-
-    A shorter name ("Maduro") takes the form of the one longest name of the same kind that
-    holds its words ("Nicolás Maduro"); with two such names ("Delcy Rodríguez", "Jorge
-    Rodríguez") it stays as it is. Among spellings of the same words the one without titles,
-    then with accents, then the most frequent wins.
-    """
-    spellings: dict[frozenset[str], Counter[str]] = defaultdict(Counter)
-    kinds: dict[frozenset[str], set[str]] = defaultdict(set)
-    for party in parties:
-        spellings[name_words(party.name)][party.name] += 1
-        kinds[name_words(party.name)].add(party.kind)
-    holders: dict[str, set[frozenset[str]]] = defaultdict(set)
-    for words in spellings:
-        for word in words:
-            holders[word].add(words)
-
-    def fullest(words: frozenset[str]) -> str:
-        counts = spellings[words]
-        return max(
-            counts,
-            key=lambda n: (-len(fold(n).split()), sum(not c.isascii() for c in n), counts[n], n),
-        )
-
-    names: dict[str, str] = {}
-    for words, counts in spellings.items():
-        holding = set.intersection(*(holders[w] for w in words)) if words else set()
-        longer = {other for other in holding - {words} if kinds[other] & kinds[words]}
-        widest = [w for w in longer if not any(w < other for other in longer)]
-        shown = fullest(widest[0] if len(widest) == 1 else words)
-        names.update(dict.fromkeys(counts, shown))
-    return names
-
-
 def timeline_key(event: Event) -> tuple[bool, str, int, str, str]:
     """Dated events first, in ISO string order, then undated ones.
 
@@ -381,7 +347,7 @@ def link(results: list[Result]) -> Corpus:
                     item=item,
                 )
             )
-    names = _actor_names(p for kind in KINDS for s in sources[kind] for p in parties(s.item))
+    names = canonical_names(p for kind in KINDS for s in sources[kind] for p in parties(s.item))
     events = [
         _event(kind, group, names)
         for kind in KINDS

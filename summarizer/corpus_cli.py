@@ -18,14 +18,14 @@ from rich.text import Text
 from summarizer.atomic import write_atomic
 from summarizer.corpus import link, load_corpus
 from summarizer.display import plural
-from summarizer.terminal import fail, listed
-from summarizer.writers import load_results
+from summarizer.options import ResultsFile
+from summarizer.terminal import fail, load_or_fail
 
 
 def merge_command(
-    results: Annotated[Path, typer.Argument(help="A results JSONL written by `summarizer run`.")],
+    results: ResultsFile,
     out: Annotated[
-        Path, typer.Option(metavar="FILE", help="Where to write the corpus JSON.")
+        Path, typer.Option("--out", "-o", metavar="FILE", help="Where to write the corpus JSON.")
     ] = Path("corpus.json"),
 ) -> None:
     """Link the items of many articles into one record per real-world event.
@@ -33,15 +33,7 @@ def merge_command(
     Reports of the same meeting, agreement or dispute become one event with every source
     and quote; details the sources disagree on are kept side by side as conflicts.
     """
-    if not results.is_file():
-        fail(f"{results}: no such file")
-    try:
-        loaded, bad = load_results(results)
-    except OSError as exc:
-        fail(f"{results}: {exc.strerror or exc}")
-    if bad:  # a corpus missing an article silently would misreport who said what
-        fail(f"{results}: not a summarizer result on line(s) {listed(list(map(str, bad)), ', ')}")
-    corpus = link(loaded)
+    corpus = link(load_or_fail(results, whole=True))
     try:
         write_atomic(out, corpus.model_dump_json(indent=2))
     except OSError as exc:

@@ -5,23 +5,26 @@ table, CSV, Markdown, the HTML report, the corpus timeline).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 from summarizer.schema import Agreement, Dispute, Item, Meeting, Party, parties
 
 
-def names(parties: list[Party]) -> str:
-    return "; ".join(p.name for p in parties)
+def names(parties: list[Party], shown: Mapping[str, str] | None = None) -> str:
+    """Party names joined; `shown` maps each to its results file's canonical name
+    (`actors.names_in`), so "Maduro" reads "Nicolás Maduro"."""
+    return "; ".join((shown or {}).get(p.name, p.name) for p in parties)
 
 
-def who(item: Item) -> str:
+def who(item: Item, shown: Mapping[str, str] | None = None) -> str:
     """The parties of an item; a dispute reads "side A vs side B"."""
     match item:
         case Meeting():
-            return names(item.participants)
+            return names(item.participants, shown)
         case Agreement():
-            return names(item.parties)
+            return names(item.parties, shown)
         case Dispute():
-            return " vs ".join(names(side.parties) for side in item.sides)
+            return " vs ".join(names(side.parties, shown) for side in item.sides)
 
 
 def when(item: Item) -> str | None:

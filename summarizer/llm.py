@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import instructor
 import openai
@@ -51,11 +52,24 @@ _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # Not retried, but the endpoint's fault rather than the request's: a rejected key, or a
 # server that does not serve this model. Another endpoint of a pool may still answer.
 _UNUSABLE_STATUS = frozenset({401, 403, 404})
+_KEY_REFUSED = frozenset({401, 403})
 
 
 class EndpointDown(EndpointError):
     """The endpoint itself failed (unreachable, overloaded, erroring), not the request:
     another endpoint of a pool may answer the same request."""
+
+
+class KeyRefused(EndpointDown):
+    """HTTP 401/403: the endpoint refused the key. Every article would fail the same way,
+    so a run stops at once; another endpoint of a pool, with its own key, may still answer."""
+
+
+def url_hint(base_url: str) -> str:
+    """A hint when a base URL lacks the /v1 that OpenAI-compatible servers serve under."""
+    if "/v1" in urlsplit(base_url).path:
+        return ""
+    return f" (OpenAI-compatible servers usually serve under /v1: try {base_url.rstrip('/')}/v1)"
 
 
 class _NotACompletion(Exception):
@@ -165,13 +179,25 @@ class LLM:
         return text
 
     def _endpoint_error(self, exc: openai.APIError) -> EndpointError:
+        """The failure in words that point at its cause; only transient ones were retried."""
         body = self._redact(exc.response.text) if isinstance(exc, openai.APIStatusError) else None
-        unusable = isinstance(exc, openai.APIStatusError) and exc.status_code in _UNUSABLE_STATUS
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        if status in _KEY_REFUSED:
+            return KeyRefused(
+                f"endpoint {self.base_url} refused the API key (HTTP {status}): check "
+                "OPENAI_API_KEY or --api-key (rerunning with the same key will not help)",
+                raw=body,
+            )
+        unusable = status in _UNUSABLE_STATUS
         error = EndpointDown if _transient(exc) or unusable else EndpointError
-        return error(f"endpoint {self.base_url} failed after retrying: {describe(exc)}", raw=body)
+        how = "failed after retrying" if _transient(exc) else "failed (not retried)"
+        reason = f"endpoint {self.base_url} {how}: {describe(exc)}"
+        return error(reason + (url_hint(self.base_url) if status == 404 else ""), raw=body)
 
     def _not_a_completion(self, exc: _NotACompletion) -> EndpointError:
-        return EndpointError(f"endpoint {self.base_url}: {exc}", raw=self._redact(exc.body))
+        return EndpointError(
+            f"endpoint {self.base_url}: {exc}{url_hint(self.base_url)}", raw=self._redact(exc.body)
+        )
 
     def _sync_transport(self, create: Callable[..., Any]) -> Callable[..., Any]:
         def once(*args: Any, **kwargs: Any) -> Any:

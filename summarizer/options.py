@@ -16,13 +16,23 @@ from summarizer.batch import (
 )
 from summarizer.config import Config, Mode, default_cache_dir, default_config_file
 from summarizer.terminal import err, fail
-from summarizer.writers import ERRORS_NAME, FORMATS, Format
+from summarizer.writers import ERRORS_SUFFIX, FORMATS, Format
 
 
 def default_of(field: str) -> str:
     """A setting's built-in default, for --help, read from Config so it never drifts."""
     return str(Config.model_fields[field].default)
 
+
+# The argument of every command that reads a results file (show, report, export, merge).
+ResultsFile = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RESULTS",
+        help="A results JSONL written by `summarizer run`.",
+        show_default=False,
+    ),
+]
 
 # Options shared by `run` and `batch`, declared once.
 Paths = Annotated[
@@ -45,14 +55,22 @@ Fmt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Also write OUT with this suffix, rebuilt from the JSONL: json, csv (a row "
-        "per item) or md (a digest).",
+        help="Also write OUT with this suffix, rebuilt from the JSONL: json, md (a digest) "
+        "or any `summarizer export` format (csv: a row per item, ...), by the same writer.",
     ),
 ]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no per-article lines.")
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line for every article.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="A line for every article: its counts, tokens and warnings, and why it is empty "
+        "when its questions failed.",
+    ),
+]
 BaseUrl = Annotated[
     list[str] | None,
     typer.Option(
@@ -65,6 +83,8 @@ BaseUrl = Annotated[
 Model = Annotated[
     str | None,
     typer.Option(
+        "--model",
+        "-m",
         help="Model name, or an embedded model name / GGUF path (env SUMMARIZER_MODEL).",
         show_default="qwen2.5-coder-1.5b embedded, gpt-4o-mini remote",
     ),
@@ -114,8 +134,8 @@ def check_out(out: Path) -> None:
             f"--out is the JSONL file a rerun resumes from; for {out.suffix} output use "
             f"--out {out.with_suffix('.jsonl')} --format {out.suffix[1:].lower()}"
         )
-    if out.name == ERRORS_NAME:
-        fail(f"--out cannot be {ERRORS_NAME}: failures are written there")
+    if out.name.endswith(ERRORS_SUFFIX):
+        fail(f"--out cannot end in {ERRORS_SUFFIX}: failures are written to such files")
 
 
 def finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:

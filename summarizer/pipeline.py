@@ -12,7 +12,7 @@ import atexit
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,6 +47,10 @@ def _published(value: dt.date | str | None, text: str) -> dt.date | None:
     return dates.published_from_header(text)
 
 
+# How a failed optional question reads in an article's warnings (`--verbose` counts them).
+FAILED_QUESTION = "request failed"
+
+
 @dataclass
 class _Tally:
     """What the requests for one article cost, summed."""
@@ -73,7 +77,7 @@ class _Tally:
         if pending.ask.required:
             raise exc
         self.complete = False
-        self.warnings.append(f"{pending.ask.task} request failed: {exc.reason}")
+        self.warnings.append(f"{pending.ask.task} {FAILED_QUESTION}: {exc.reason}")
 
 
 @dataclass
@@ -91,6 +95,19 @@ class Pending:
 
 
 Steps = Generator[Pending, Answer | None, Extraction]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Signs of life inside one article: `asked` questions of the `of` the strategy expects
+    so far (it may find more to ask), and the tokens they took (cache hits cost none now)."""
+
+    asked: int
+    of: int
+    tokens: int
+
+
+OnAsked = Callable[[Asked], None]
 
 
 class Summarizer:
@@ -193,12 +210,14 @@ class Summarizer:
         first = next(strategies.get(self.config.strategy)(self.chunks(article)))
         return sum(estimate_tokens(m["content"]) for m in self.request(article, first).messages)
 
-    def _steps(self, article: Article, tally: _Tally) -> Steps:
-        """Run the plan, answering from the cache where possible; yield what must be asked."""
+    def _steps(self, article: Article, tally: _Tally, on_asked: OnAsked | None = None) -> Steps:
+        """Run the plan, answering from the cache where possible; yield what must be asked.
+        `on_asked` hears after every question, answered or failed."""
         chunks = self.chunks(article)
         tally.chunks = len(chunks)
         plan = strategies.get(self.config.strategy)(chunks)
         reply: BaseModel | None = None
+        asked = spent = 0
         while True:
             try:
                 ask = plan.send(reply)
@@ -215,6 +234,10 @@ class Summarizer:
             if answer is not None:
                 tally.add(answer, hit)
                 reply = answer.value
+                spent += 0 if hit else answer.prompt_tokens + answer.completion_tokens
+            asked += 1
+            if on_asked is not None:
+                on_asked(Asked(asked, max(asked, ask.of or asked), spent))
 
     def is_kept(
         self,
@@ -267,8 +290,9 @@ class Summarizer:
         id: str | None = None,
         title: str | None = None,
         published: dt.date | str | None = None,
+        on_asked: OnAsked | None = None,
     ) -> Result:
-        job = _Job(self, text, id, title, published)
+        job = _Job(self, text, id, title, published, on_asked)
         while (pending := job.pending) is not None:
             try:
                 job.answer(self.llm.extract(*pending.args))
@@ -283,8 +307,9 @@ class Summarizer:
         id: str | None = None,
         title: str | None = None,
         published: dt.date | str | None = None,
+        on_asked: OnAsked | None = None,
     ) -> Result:
-        job = _Job(self, text, id, title, published)
+        job = _Job(self, text, id, title, published, on_asked)
         while (pending := job.pending) is not None:
             try:
                 job.answer(await self.llm.aextract(*pending.args))
@@ -305,6 +330,7 @@ class _Job:
         id: str | None,
         title: str | None,
         published: dt.date | str | None,
+        on_asked: OnAsked | None = None,
     ) -> None:
         self.summarizer, self.started, self.tally = summarizer, time.perf_counter(), _Tally()
         self.key = reuse.result_key(summarizer.config, text, id, title, published)
@@ -314,7 +340,7 @@ class _Job:
             self._result = kept
             return
         self.article = summarizer.article(text, id, title, published)
-        self.steps = summarizer._steps(self.article, self.tally)
+        self.steps = summarizer._steps(self.article, self.tally, on_asked)
         self.answer(None)
 
     @property

@@ -5,13 +5,13 @@ The articles become a Ray Data dataset; a pool of Ray actors (workers) each hold
 cache) on up to `--concurrency` articles at a time each, on an event loop. The driver (this
 process) keeps what makes a run safe to stop and resume: it works out what is pending and
 writes every outcome as blocks complete through the same `batch.Run` as the local engine
-(results JSONL, errors.jsonl, progress, --max-cost, the endpoint breaker). So the output
+(results JSONL, its errors file, progress, --max-cost, the endpoint breaker). So the output
 has the same shape and a rerun skips the finished ids.
 
 `--rpm` here limits request starts per minute *per endpoint*, across the whole cluster: one
 small actor (`StartTimes`) hands every worker the time its next request may start.
 
-Ray is an optional extra (`pip install 'summarizer[ray]'`). Without an address a local Ray
+Ray is an optional extra (`pip install -e '.[ray]'` in the checkout). Without an address a local Ray
 is started for the run and stopped after it; with one (`--ray-address auto` or
 `ray://host:10001`) the run joins that cluster, whose nodes need summarizer installed and
 should share the cache folder if answers are to be reused across nodes.
@@ -46,7 +46,9 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("--engine ray needs Ray: pip install 'summarizer[ray]'") from None
+        raise ConfigError(
+            "--engine ray needs Ray: pip install -e '.[ray]' (in the summarizer checkout)"
+        ) from None
     return ray
 
 

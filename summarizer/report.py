@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -26,12 +26,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from summarizer.actors import canonical_names
 from summarizer.atomic import write_atomic
 from summarizer.corpus import Corpus
 from summarizer.dates import period
 from summarizer.display import event_label, facts, grounded, heading, pairs
 from summarizer.names import contained, fold
-from summarizer.schema import KINDS, Item, Party, Result, parties
+from summarizer.schema import KINDS, Item, Result, parties
 
 PARTY_KINDS = ("person", "organization", "country", "group", "unknown")
 ASSETS = ("echarts.min.js", "report.js", "report.css")
@@ -186,6 +187,14 @@ def segments(text: str, spans: Sequence[Span]) -> list[Segment]:
     return out
 
 
+def first_line(text: str | None, limit: int = 90) -> str | None:
+    """An untitled article's heading: its first line of text, cut at a word near `limit`."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), None)
+    if line is None or len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
 class _Page:
     """Collects article cards and the page's data while results are added in order."""
 
@@ -196,7 +205,7 @@ class _Page:
         self._items: dict[str, tuple[Result, Item]] = {}
         self._page_ids: dict[str, str] = {}  # an item's id in the results -> on the page
         everyone = [p for r in results for _, item in r.summary.items() for p in parties(item)]
-        self._names = _shown_names(everyone)
+        self._names = canonical_names(everyone)
         self.party_kinds: dict[str, str] = {}
         for party in everyone:
             self.party_kinds.setdefault(self._names[party.name], party.kind)
@@ -207,7 +216,7 @@ class _Page:
         view = ArticleView(
             key=f"a{len(self.articles)}",
             id=summary.id,
-            title=summary.title or summary.id,
+            title=summary.title or first_line(text) or summary.id,
             published=published,
             summary=summary.summary,
             warnings=list(result.run.warnings),
@@ -354,20 +363,6 @@ class _Page:
             for event in events
             for actor in event["actors"]
         }
-
-
-def _shown_names(everyone: Iterable[Party]) -> dict[str, str]:
-    """Each party name to the spelling shown for it: names equal but for accents, case or
-    punctuation ("Nicolas Maduro", "Nicolás Maduro") are one actor, shown as most often
-    written (ties: the one with more accents). Wider unification is the merge step's job."""
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for party in everyone:
-        spellings[fold(party.name)][party.name] += 1
-    shown: dict[str, str] = {}
-    for counts in spellings.values():
-        best = max(counts, key=lambda n: (counts[n], sum(not c.isascii() for c in n), n))
-        shown.update(dict.fromkeys(counts, best))
-    return shown
 
 
 def _unified(name: str, actors: Sequence[str]) -> str:

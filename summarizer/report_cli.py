@@ -16,16 +16,13 @@ from summarizer.corpus import load_corpus
 from summarizer.display import plural
 from summarizer.errors import InputError
 from summarizer.inputs import read_texts
+from summarizer.options import ResultsFile
 from summarizer.report import write_report
-from summarizer.terminal import err, fail, listed
-from summarizer.writers import load_results
+from summarizer.terminal import err, fail, listed, load_or_fail
 
 
 def report_command(
-    results: Annotated[
-        Path,
-        typer.Argument(help="A results JSONL written by `summarizer run`.", show_default=False),
-    ],
+    results: ResultsFile,
     corpus: Annotated[
         Path | None,
         typer.Argument(
@@ -50,13 +47,9 @@ def report_command(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report: highlighted texts, a timeline and an actor network."""
-    if not results.is_file():
-        fail(f"{results}: no such file")
     if corpus is not None and not corpus.is_file():
         fail(f"{corpus}: no such file")
-    loaded, bad = load_results(results)
-    if bad:
-        err.print(f"warning: skipped lines that are not results: {listed(list(map(str, bad)))}")
+    loaded = load_or_fail(results)
     if not loaded:
         fail(f"{results}: no results to report")
     try:

@@ -212,6 +212,7 @@ class ArticleSummary(_Model):
     id: str
     title: OptText = None
     published: dt.date | None = None
+    url: OptText = None  # where the article was read from, when the input said
     summary: str
     meetings: list[Meeting] = Field(default_factory=list)
     agreements: list[Agreement] = Field(default_factory=list)

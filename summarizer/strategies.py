@@ -54,6 +54,7 @@ class Ask:
     example: bool = False
     required: bool = False  # without its answer the article fails (with the raw answer kept)
     vars: dict[str, object] = field(default_factory=dict)
+    of: int | None = None  # how many asks the plan expects in all, as far as it knows yet
 
 
 Plan = Generator[Ask, BaseModel | None, Extraction]
@@ -121,6 +122,7 @@ def article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
             chunk,
             example=True,
             required=True,
+            of=len(chunks),
         )
         for chunk in chunks
     ]
@@ -156,29 +158,31 @@ def sentences(chunks: list[list[Sentence]]) -> Plan:
     question well; the shared article prefix keeps each follow-up question cheap. A long
     article is read chunk by chunk; a sentence in two chunks' overlap is asked about once.
     """
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
-    found: list[BaseModel] = []
-    asked: set[int] = set()
-    for chunk in chunks:
+    cues: dict[int, tuple[list[Sentence], Sentence]] = {}
+    for chunk in chunks:  # a sentence in two chunks' overlap is asked about once, first chunk
         for s in cue_sentences(chunk):
-            if s.n in asked:
-                continue
-            asked.add(s.n)
-            about = {"n": s.n, "sentence": s.text}
-            report = yield Ask(
-                "classify", SentenceReport, TASK_TOKENS["classify"], chunk, vars=about
-            )
-            if not isinstance(report, SentenceReport) or report.reports == "nothing":
-                continue
-            items = yield Ask(
-                "items",
-                FOUND[report.reports],
-                TASK_TOKENS["items"],
-                chunk,
-                vars={**about, "kinds": KIND_WORDS[report.reports]},
-            )
-            if items is not None:
-                found.append(anchored(items, s.n))
+            cues.setdefault(s.n, (chunk, s))
+    expected = 1 + len(cues)  # the overview and a question per cue; follow-ups add to it
+    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], of=expected)
+    found: list[BaseModel] = []
+    for chunk, s in cues.values():
+        about = {"n": s.n, "sentence": s.text}
+        report = yield Ask(
+            "classify", SentenceReport, TASK_TOKENS["classify"], chunk, vars=about, of=expected
+        )
+        if not isinstance(report, SentenceReport) or report.reports == "nothing":
+            continue
+        expected += 1
+        items = yield Ask(
+            "items",
+            FOUND[report.reports],
+            TASK_TOKENS["items"],
+            chunk,
+            vars={**about, "kinds": KIND_WORDS[report.reports]},
+            of=expected,
+        )
+        if items is not None:
+            found.append(anchored(items, s.n))
     if not isinstance(overview, Overview):
         overview = no_overview()
     return combined(overview, found)

@@ -2,14 +2,12 @@
 
 The JSONL is the only file a batch writes while it runs: one whole line per finished
 article, so a crash loses at most the articles in flight and a rerun resumes from it. JSON,
-CSV and Markdown are rebuilt from the JSONL after every run, so they always agree with it
+Markdown and the exports are rebuilt from the JSONL after every run, so they always agree with it
 and resuming never needs them.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -18,36 +16,50 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from summarizer.actors import names_in
 from summarizer.atomic import write_atomic
 from summarizer.display import grounded, md, what, when, who
 from summarizer.errors import InputError, validation_problems
-from summarizer.schema import Agreement, Dispute, Item, Meeting, Result
+from summarizer.export import EXPORT_FORMATS, ExportFormat, default_target
+from summarizer.export import export as export_results
+from summarizer.schema import Result
 
-Format = Literal["jsonl", "json", "csv", "md"]
-FORMATS: tuple[Format, ...] = ("jsonl", "json", "csv", "md")
-ERRORS_NAME = "errors.jsonl"
-CSV_COLUMNS = (
-    "article_id",
-    "kind",
-    "name",
-    "parties",
-    "date",
-    "location",
-    "status",
-    "areas",
-    "count",
-    "topics",
-    "dispute_kind",
-    "description",
-    "evidence",
-    "grounded",
-)
+Format = Literal["jsonl", "json", "md", ExportFormat]
+FORMATS: tuple[Format, ...] = ("jsonl", "json", "md", *EXPORT_FORMATS)
+ERRORS_SUFFIX = ".errors.jsonl"
 _TAIL_CHUNK = 1 << 16
 
 
 def errors_path(out: Path) -> Path:
-    """errors.jsonl lives beside the output, where a user looks for it."""
-    return out.with_name(ERRORS_NAME)
+    """`results.jsonl` -> `results.errors.jsonl`: each results file has its own failures,
+    beside it where a user looks, so two runs into one folder never mix theirs."""
+    return out.with_name(f"{out.stem}{ERRORS_SUFFIX}")
+
+
+def forget_errors(errors: Path, done: set[str]) -> int:
+    """Drop the failure lines of articles that have since succeeded; returns how many.
+
+    Run at the start and end of a run, never during one, so the file a run appends to is
+    only ever rewritten whole (atomically). Lines that are not JSON are kept as they are.
+    """
+    try:
+        lines = errors.read_bytes().splitlines(keepends=True)
+    except FileNotFoundError:
+        return 0
+    kept = []
+    for line in lines:
+        try:
+            id = json.loads(line).get("id")
+        except (ValueError, AttributeError):
+            id = None
+        if not isinstance(id, str) or id not in done:
+            kept.append(line)
+    if len(kept) < len(lines):
+        if any(line.strip() for line in kept):
+            write_atomic(errors, b"".join(kept).decode("utf-8", "replace"), newline="")
+        else:
+            errors.unlink()
+    return len(lines) - len(kept)
 
 
 class LineLog:
@@ -56,7 +68,7 @@ class LineLog:
     Each line goes out in a single write() on an O_APPEND descriptor and is fsync'd before
     the next, so after a crash the file holds whole lines plus at most one partial tail,
     which `repair_tail` cuts on the next start. The file is created on the first line only,
-    so a run without errors leaves no empty errors.jsonl behind.
+    so a run without errors leaves no empty errors file behind.
     """
 
     def __init__(self, path: Path) -> None:
@@ -159,17 +171,17 @@ def load_results(path: Path, *, strict: bool = False) -> tuple[list[Result], lis
 
 
 def export(jsonl: Path, fmt: Format) -> Path | None:
-    """Rebuild the `fmt` file beside `jsonl` (same name, new suffix); None for jsonl itself."""
+    """Rebuild the `fmt` file beside `jsonl` (same name, new suffix); None for jsonl itself.
+
+    The table, graph and PLOVER formats are `summarizer export`'s own writers."""
     if fmt == "jsonl":
         return None
     results, _ = load_results(jsonl)
-    render: dict[Format, Callable[[list[Result]], str]] = {
-        "json": to_json,
-        "csv": to_csv,
-        "md": to_markdown,
-    }
+    if fmt in EXPORT_FORMATS:
+        return export_results(results, fmt, default_target(jsonl, fmt)).paths[0]
+    render: dict[str, Callable[[list[Result]], str]] = {"json": to_json, "md": to_markdown}
     target = jsonl.with_suffix(f".{fmt}")
-    write_atomic(target, render[fmt](results), newline="")  # newline="": csv writes \r\n
+    write_atomic(target, render[fmt](results))
     return target
 
 
@@ -177,43 +189,10 @@ def to_json(results: list[Result]) -> str:
     return json.dumps([r.model_dump(mode="json") for r in results], indent=2, ensure_ascii=False)
 
 
-def to_csv(results: list[Result]) -> str:
-    """One row per item; articles with nothing found have no row."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for result in results:
-        for kind, item in result.summary.items():
-            writer.writerow(csv_row(result.id, kind, item))
-    return buffer.getvalue()
-
-
-def csv_row(article_id: str, kind: str, item: Item) -> dict[str, Any]:
-    """Flatten one item; lists are joined with "; ", dispute sides with " vs "."""
-    row: dict[str, Any] = {
-        "article_id": article_id,
-        "kind": kind,
-        "parties": who(item),
-        "date": when(item),
-        "status": item.status,
-        "evidence": " | ".join(e.quote for e in item.evidence),
-        "grounded": grounded(item),
-    }
-    match item:
-        case Meeting():
-            row.update(location=item.location, topics="; ".join(item.topics))
-            row["description"] = item.outcome
-        case Agreement():
-            row.update(name=item.name, areas="; ".join(item.areas), count=item.count)
-            row["description"] = item.description
-        case Dispute():
-            row.update(name=item.issue, dispute_kind=item.kind)
-    return row
-
-
 def to_markdown(results: list[Result]) -> str:
     """A digest to read: per article, its summary and one bullet per item with a quote."""
     out = ["# Summaries", ""]
+    shown = names_in(results)
     for result in results:
         summary = result.summary
         out += [f"## {md(summary.title or summary.id)}", ""]
@@ -222,7 +201,7 @@ def to_markdown(results: list[Result]) -> str:
             meta.append(f"published {summary.published.isoformat()}")
         out += [" · ".join(meta), "", md(summary.summary), ""]
         for kind, item in summary.items():
-            facts = [f"**{kind}**", md(who(item))]
+            facts = [f"**{kind}**", md(who(item, shown))]
             facts += [md(x) for x in (when(item), getattr(item, "location", None)) if x]
             facts.append(item.status)
             line = "- " + ", ".join(facts)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from summarizer.batch import (
     Event,
@@ -25,6 +26,7 @@ from summarizer.batch import (
     run_batch,
     start_limiter,
 )
+from summarizer.cli import app
 from summarizer.config import CONFIG_ENV, ENV_VARS, Config
 from summarizer.inputs import scan_inputs
 from summarizer.pipeline import Summarizer
@@ -70,7 +72,7 @@ def test_folder_with_good_empty_binary_and_jsonl(
     assert result.exit_code == 1, result.output
     assert sorted(output_ids(out)) == sorted([*good, "j1", "j2"])
     assert len(stub.requests) == 5
-    errors = error_lines(out.parent / "errors.jsonl")
+    errors = error_lines(out.parent / "results.errors.jsonl")
     assert {(e["id"], e["kind"], e["reason"]) for e in errors} == {
         ("empty", "input", "empty: no text to summarise"),
         ("scan", "input", "binary data (NUL bytes), not text"),
@@ -87,7 +89,7 @@ def test_folder_with_good_empty_binary_and_jsonl(
     assert again.exit_code == 1  # the bad inputs are still bad
     assert len(stub.requests) == 5  # nothing finished is asked again
     assert len(output_ids(out)) == 5
-    assert len(error_lines(out.parent / "errors.jsonl")) == 8  # history: each run appends
+    assert len(error_lines(out.parent / "results.errors.jsonl")) == 8  # history: each run appends
     assert "5 already done" in again.stderr
 
 
@@ -98,7 +100,7 @@ def test_all_good_exits_0_and_reruns_are_free(
     out = tmp_path / "results.jsonl"
     first = invoke(config, str(tmp_path / "in"), "--out", str(out))
     assert first.exit_code == 0, first.output
-    assert not (tmp_path / "errors.jsonl").exists()
+    assert not (tmp_path / "results.errors.jsonl").exists()
     assert invoke(config, str(tmp_path / "in"), "--out", str(out)).exit_code == 0
     assert len(stub.requests) == 3
     out.unlink()  # a fresh output: every article comes from the cache
@@ -124,7 +126,7 @@ def test_model_failure_is_isolated_and_a_rerun_fixes_it(
     result = invoke(config, str(tmp_path / "in"), "--out", str(out), "--max-reasks", "0")
     assert result.exit_code == 1
     assert sorted(output_ids(out)) == ["s00", "s02"]
-    [error] = error_lines(tmp_path / "errors.jsonl")
+    [error] = error_lines(tmp_path / "results.errors.jsonl")
     assert (error["id"], error["kind"]) == ("s01", "extraction")
     assert error["raw"] == "this is not JSON at all"  # what was paid for is kept
     assert "failed s01" in result.stderr
@@ -133,7 +135,8 @@ def test_model_failure_is_isolated_and_a_rerun_fixes_it(
     fixed = invoke(config, str(tmp_path / "in"), "--out", str(out), "--max-reasks", "0")
     assert fixed.exit_code == 0
     assert sorted(output_ids(out)) == ids
-    assert len(error_lines(tmp_path / "errors.jsonl")) == 1  # history is kept as it was
+    # The article that now succeeded leaves the errors file; with nothing left, it goes.
+    assert not (tmp_path / "results.errors.jsonl").exists()
 
 
 def test_concurrency_keeps_output_complete_and_ids_unique(
@@ -223,9 +226,15 @@ def test_csv_and_markdown_output(config: Path, tmp_path: Path) -> None:
         (id, kind) for id in ("s00", "s01") for kind in ("meeting", "agreement", "dispute")
     ]
     assert rows[0]["parties"] == "Nicolás Maduro; Dmitry Chernyshenko"
-    assert rows[2]["parties"] == "United States vs Venezuela; Russia"
+    assert rows[2]["parties"] == "United States; Venezuela; Russia"
+    assert rows[2]["sides"] == "United States | Venezuela; Russia"
     assert rows[1]["evidence"] == "The two governments signed 17 agreements on energy and security."
     assert {r["grounded"] for r in rows} == {"True"}
+    # `run --format csv` and `summarizer export --to csv` are the same writer.
+    again = tmp_path / "exported.csv"
+    exported = CliRunner().invoke(app, ["export", str(out), "--to", "csv", "-o", str(again)])
+    assert exported.exit_code == 0
+    assert again.read_bytes() == (tmp_path / "results.csv").read_bytes()
 
     digest = invoke(config, str(tmp_path / "in"), "--out", str(out), "--format", "md")
     assert digest.exit_code == 0
@@ -269,8 +278,8 @@ def test_endpoint_that_keeps_failing_stops_the_batch(stub: StubServer, tmp_path:
     out = tmp_path / "results.jsonl"
     result = invoke(config, str(tmp_path / "in"), "--out", str(out), "--concurrency", "1")
     assert result.exit_code == 1
-    assert len(error_lines(tmp_path / "errors.jsonl")) == 5
-    assert {e["kind"] for e in error_lines(tmp_path / "errors.jsonl")} == {"endpoint"}
+    assert len(error_lines(tmp_path / "results.errors.jsonl")) == 5
+    assert {e["kind"] for e in error_lines(tmp_path / "results.errors.jsonl")} == {"endpoint"}
     assert "the endpoint failed 5 articles in a row" in result.stderr
     assert "3 articles left. Rerun the same command to resume." in result.stderr
 

@@ -249,7 +249,7 @@ def test_submit_status_collect_and_a_later_run_is_free(api: BatchServer, tmp_pat
     code, output = batch(config, "collect", "--out", str(out))
     assert code == 1, output  # the empty file failed
     assert sorted(output_ids(out)) == ids
-    assert [(e["id"], e["kind"]) for e in error_lines(out.parent / "errors.jsonl")] == [
+    assert [(e["id"], e["kind"]) for e in error_lines(out.parent / "results.errors.jsonl")] == [
         ("empty", "input")
     ]
     collected = results(out)
@@ -325,7 +325,7 @@ def test_collect_validates_salvages_and_records_what_failed(
     assert not got["s01"].summary.meetings and got["s01"].summary.agreements
     assert "output invalid and no re-ask possible" in got["s01"].run.warnings[0]
     assert "output cut off at max_tokens" in got["s03"].run.warnings[0]
-    [error] = error_lines(tmp_path / "errors.jsonl")
+    [error] = error_lines(tmp_path / "results.errors.jsonl")
     assert (error["id"], error["kind"]) == ("s02", "batch")
     assert "HTTP 400: prompt too long" in error["reason"]
 
@@ -344,7 +344,7 @@ def test_an_expired_batch_fails_its_articles_with_the_reason(
     assert batch(config, "submit", str(tmp_path / "corpus"), "--out", str(out))[0] == 0
     code, output = batch(config, "collect", "--out", str(out))
     assert code == 1, output
-    errors = error_lines(tmp_path / "errors.jsonl")
+    errors = error_lines(tmp_path / "results.errors.jsonl")
     assert sorted(e["id"] for e in errors) == ["s00", "s01"]
     assert all(e["kind"] == "batch" and "batch_expired" in e["reason"] for e in errors)
 

@@ -67,7 +67,7 @@ def test_commands_are_registered() -> None:
         (["--quiet", "--verbose"], "--quiet and --verbose exclude each other"),
         (["--no-cache", "--refresh"], "--no-cache and --refresh exclude each other"),
         (["--out", "results.csv"], "--out results.jsonl --format csv"),
-        (["--out", "sub/errors.jsonl"], "--out cannot be errors.jsonl"),
+        (["--out", "sub/results.errors.jsonl"], "--out cannot end in .errors.jsonl"),
         (["--max-reasks", "9"], "invalid settings: max_reasks: Input should be less than or equal"),
         (["--config", "missing.toml"], "config file missing.toml does not exist"),
         (["--max-cost", "1"], "--max-cost needs the model's price"),

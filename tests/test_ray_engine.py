@@ -48,7 +48,7 @@ def test_ray_gives_the_same_results_as_the_local_engine_on_the_seeds(
     assert sorted(by_ray) == sorted(by_local) == sorted(p.stem for p in SEEDS.glob("*.txt"))
     assert {i: r.summary for i, r in by_ray.items()} == {i: r.summary for i, r in by_local.items()}
     assert sum(len(r.summary.meetings) + len(r.summary.agreements) for r in by_ray.values())
-    assert not (ray.parent / "errors.jsonl").exists()
+    assert not (ray.parent / "ray.errors.jsonl").exists()
 
 
 def test_a_ray_run_resumes_and_records_failures_like_a_local_one(
@@ -72,7 +72,9 @@ def test_a_ray_run_resumes_and_records_failures_like_a_local_one(
     assert again.exit_code == 1, again.output
     assert len(stub.requests) == asked + 2  # the three finished ones were not asked again
     assert sorted(output_ids(out)) == ["s00", "s01", "s02", "s04"]
-    [error] = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    [error] = [
+        json.loads(line) for line in (tmp_path / "results.errors.jsonl").read_text().splitlines()
+    ]
     assert (error["id"], error["kind"]) == ("s03", "endpoint")
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from summarizer.export import CSV_COLUMNS
 from summarizer.schema import ArticleSummary, Result, RunInfo
 from summarizer.terminal import tables
 from summarizer.writers import (
-    CSV_COLUMNS,
     LineLog,
     done_ids,
     export,
@@ -137,15 +137,22 @@ def test_csv_export_parses_back_one_row_per_item(tmp_path: Path) -> None:
     ]
     meeting, agreement, dispute = rows[:3]
     assert meeting["parties"] == "Nicolás Maduro; Vladimir Putin"
+    assert meeting["party_kinds"] == "person; person"
     assert meeting["evidence"] == 'He said, "we met"'
-    assert (meeting["date"], meeting["location"], meeting["status"]) == (
+    assert (meeting["date"], meeting["date_precision"], meeting["location"]) == (
         "2025-05-09",
+        "day",
         "Moscow",
+    )
+    assert (meeting["status"], meeting["title"], meeting["item_id"]) == (
         "held",
+        "Talks in Moscow, x1",
+        "x1:meeting:0",
     )
     assert agreement["name"] == "Strategic partnership, 2025"
     assert (agreement["areas"], agreement["count"]) == ("energy; mining", "22")
-    assert dispute["parties"] == "Venezuela vs Guyana; ExxonMobil"
+    assert dispute["parties"] == "Venezuela; Guyana; ExxonMobil"  # the sides have their own
+    assert dispute["sides"] == "Venezuela | Guyana; ExxonMobil"
     assert dispute["evidence"] == "The row over Essequibo continues. | Line two\nwith break."
     assert dispute["dispute_kind"] == "territorial"
     assert [r["grounded"] for r in rows] == ["True", "True", "False", "False", "True", "False"]

@@ -131,15 +131,21 @@
       }
     }
     const kinds = DATA.partyKinds;
-    // Busiest first: where labels collide, the earlier one is kept.
+    // Busiest first: where labels collide, the earlier one is kept. On a narrow screen only
+    // the busiest actors are labelled; every other name shows on hover or tap.
+    const narrow = network.getWidth() < 560;
+    const labelled = narrow ? 6 : Infinity;
     const nodes = Array.from(counts, ([name, n]) => ({
       id: name,
       name: name,
       value: n,
       symbolSize: 10 + 7 * Math.sqrt(n),
       category: kinds.indexOf(DATA.actorKinds[name] || "unknown"),
-      label: { fontWeight: name === state.actor || n > 2 ? 600 : 400 },
-    })).sort((a, b) => b.value - a.value);
+    }))
+      .sort((a, b) => b.value - a.value)
+      .map((node, i) => Object.assign(node, {
+        label: { show: i < labelled || node.name === state.actor, fontWeight: node.name === state.actor || node.value > 2 ? 600 : 400 },
+      }));
     const edges = Array.from(links.values(), (l) => ({
       source: l.source,
       target: l.target,
@@ -170,7 +176,7 @@
             top: 24,
             bottom: 48,
             left: 24,
-            right: 150, // room for the labels, which sit right of their nodes
+            right: narrow ? 90 : 150, // room for the labels, which sit right of their nodes
             categories: kinds.map((k) => ({ name: k, itemStyle: { color: PARTY_COLORS[k] } })),
             data: nodes,
             links: edges,
@@ -182,11 +188,11 @@
               edgeLength: [50, 110],
               layoutAnimation: false, // lay out at once, so the result can be fitted
             },
-            label: { show: true, position: "right", fontSize: 11.5, color: "#1d2330", width: 140, overflow: "truncate" },
+            label: { position: "right", fontSize: 11.5, color: "#1d2330", width: narrow ? 84 : 140, overflow: "truncate" },
             labelLayout: { hideOverlap: true },
             lineStyle: { opacity: 0.7 },
             itemStyle: { borderColor: "#fff", borderWidth: 1.5 },
-            emphasis: { focus: "adjacency", lineStyle: { opacity: 1 } },
+            emphasis: { focus: "adjacency", label: { show: true }, lineStyle: { opacity: 1 } },
           },
         ],
       },
@@ -207,7 +213,7 @@
     const ys = nodes.map((n) => at.get(n.id)[1]);
     const width = Math.max(...xs) - Math.min(...xs) || 1;
     const height = Math.max(...ys) - Math.min(...ys) || 1;
-    const box = (network.getWidth() - 174) / (network.getHeight() - 72); // less the margins
+    const box = (network.getWidth() - (network.getWidth() < 560 ? 114 : 174)) / (network.getHeight() - 72); // less the margins
     const widen = Math.min(Math.max(box / (width / height), 1), 2);
     network.setOption({
       series: [
