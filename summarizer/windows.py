@@ -64,11 +64,11 @@ def windows(chunk: list[Sentence], asked: set[int]) -> list[list[Sentence]]:
     return runs
 
 
-def window_ask(window: list[Sentence], chunk: list[Sentence]) -> Ask:
+def window_ask(window: list[Sentence], chunk: list[Sentence], of: int | None = None) -> Ask:
     """The items of a few sentences, with the whole chunk shown for names, dates and places."""
     budget = min(MAX_OUTPUT_TOKENS, WINDOW_BASE_TOKENS + OUTPUT_TOKENS_PER_SENTENCE * len(window))
     about = {"first": window[0].n, "last": window[-1].n}
-    return Ask("window", FoundItems, budget, chunk, example=True, vars=about)
+    return Ask("window", FoundItems, budget, chunk, example=True, vars=about, of=of)
 
 
 def _who(names: list[str], actors: list[Actor]) -> str:
@@ -106,7 +106,7 @@ def cited(item: BaseModel, sentences: list[Sentence]) -> str:
 
 
 def checked(
-    answer: _ItemsT, sentences: list[Sentence]
+    answer: _ItemsT, sentences: list[Sentence], of: int | None = None
 ) -> Generator[Ask, BaseModel | None, _ItemsT]:
     """One yes/no question per item of an answer; the answer without the items the model
     rejected. An unanswered question keeps its item: only the model's own "no" drops one."""
@@ -119,7 +119,9 @@ def checked(
         for item in getattr(answer, key):
             kind, text = claim(item, actors)
             about = {"kind": kind, "claim": text, "cited": cited(item, sentences)}
-            verdict = yield Ask("check", Check, CHECK_TOKENS, sentences, example=True, vars=about)
+            verdict = yield Ask(
+                "check", Check, CHECK_TOKENS, sentences, example=True, vars=about, of=of
+            )
             if not isinstance(verdict, Check) or verdict.answer == "yes":
                 kept[key].append(item)
     return answer.model_copy(update=kept)
@@ -127,16 +129,27 @@ def checked(
 
 def window_plan(chunks: list[list[Sentence]], *, check: bool = True) -> Plan:
     """An overview, then for each window its items, each checked (with `check`)."""
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], example=True)
-    found: list[BaseModel] = []
     asked: set[int] = set()
+    plan: list[tuple[list[Sentence], list[Sentence]]] = []  # (chunk, window)
     for chunk in chunks:
         for window in windows(chunk, asked):
             asked.update(s.n for s in window)
-            answer = yield window_ask(window, chunk)
-            if not isinstance(answer, FoundItems):
-                continue  # a failed window costs its items, not the article
-            found.append((yield from checked(answer, chunk)) if check else answer)
+            plan.append((chunk, window))
+    expected = 1 + len(plan)  # the overview and the windows; each item found adds a check
+    overview = yield Ask(
+        "overview", Overview, TASK_TOKENS["overview"], chunks[0], example=True, of=expected
+    )
+    found: list[BaseModel] = []
+    for chunk, window in plan:
+        answer = yield window_ask(window, chunk, expected)
+        if not isinstance(answer, FoundItems):
+            continue  # a failed window costs its items, not the article
+        if check:
+            expected += sum(
+                len(getattr(answer, key)) for key in ("meetings", "agreements", "disputes")
+            )
+            answer = yield from checked(answer, chunk, expected)
+        found.append(answer)
     return combined(overview if isinstance(overview, Overview) else no_overview(), found)
 
 
