@@ -63,10 +63,10 @@ class Config(BaseSettings):
     api_key: SecretStr | None = None
     mode: Mode = "auto"
     strategy: str = Field(
-        "windows",
-        description="windows: a few sentences at a time, each item checked; article: one call "
-        "per article; sentences: ask about each cue-word sentence; or any strategy registered "
-        "in summarizer.strategies",
+        "checked",
+        description="checked: one call per article, then a yes/no check of each item; "
+        "article: one call per article; sentences: ask about each cue-word sentence; or any "
+        "strategy registered in summarizer.strategies",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir)
     cache: CachePolicy = "use"
