@@ -47,7 +47,10 @@ def load_baseline(path: Path) -> Baseline:
 
 
 def save_baseline(path: Path, report: Report, *, model: str, prompt_version: str) -> Baseline:
-    baseline = Baseline(model=model, prompt_version=prompt_version, report=report)
+    """Keep the scores, not the misses: those quote the gold's evidence, and a baseline of
+    copyrighted articles (the development set) must carry none of their text."""
+    scores = report.model_copy(update={"misses": []})
+    baseline = Baseline(model=model, prompt_version=prompt_version, report=scores)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(baseline.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return baseline

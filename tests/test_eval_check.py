@@ -202,3 +202,16 @@ def test_a_bad_results_line_is_a_usage_error_naming_the_line(tmp_path: Path) -> 
     code, text = invoke("--results", results, "--report", tmp_path / "r.json")
     assert code == 2
     assert "results.jsonl:1 is not a Result" in text
+
+
+def test_a_baseline_keeps_scores_but_no_article_text(
+    gold: dict[str, GoldArticle], tmp_path: Path
+) -> None:
+    """Misses quote the gold's evidence; a baseline of copyrighted articles carries none."""
+    report = score(gold, lowered(gold))
+    assert report.misses  # the lowered predictions miss something to quote
+    path = tmp_path / "dev.json"
+    save_baseline(path, report, model="qwen", prompt_version="v1")
+    text = path.read_text(encoding="utf-8")
+    assert all(q not in text for m in report.misses for q in m.evidence)
+    assert load_baseline(path).report.f1 == report.f1
