@@ -59,10 +59,11 @@ def cited(item: BaseModel, sentences: list[Sentence]) -> str:
 
 
 def checked(
-    answer: _ItemsT, sentences: list[Sentence], of: int | None = None
+    answer: _ItemsT, sentences: list[Sentence], of: int | None = None, *, example: bool = True
 ) -> Generator[Ask, BaseModel | None, _ItemsT]:
     """One yes/no question per item of an answer; the answer without the items the model
-    rejected. An unanswered question keeps its item: only the model's own "no" drops one."""
+    rejected. An unanswered question keeps its item: only the model's own "no" drops one.
+    `example` must match the asks before it, so the checks share their cached prefix."""
     actors: list[Actor] = getattr(answer, "actors", [])
     kept: dict[str, list[BaseModel]] = {}
     for key in ("meetings", "agreements", "disputes"):
@@ -73,7 +74,7 @@ def checked(
             kind, text = claim(item, actors)
             about = {"kind": kind, "claim": text, "cited": cited(item, sentences)}
             verdict = yield Ask(
-                "check", Check, CHECK_TOKENS, sentences, example=True, vars=about, of=of
+                "check", Check, CHECK_TOKENS, sentences, example=example, vars=about, of=of
             )
             if not isinstance(verdict, Check) or verdict.answer == "yes":
                 kept[key].append(item)

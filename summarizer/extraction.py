@@ -274,6 +274,18 @@ class SentenceReport(_Compact):
     reports: Literal["meeting", "agreement", "dispute", "several", "nothing"]
 
 
+SentenceNumbers = Annotated[list[int], Field(max_length=12)]
+
+
+class Selected(_Compact):
+    """Which sentences report each kind of item: the model's own reading, in any language,
+    of where to ask for details (the `select` strategy)."""
+
+    meetings: SentenceNumbers
+    agreements: SentenceNumbers
+    disputes: SentenceNumbers
+
+
 class Check(_Compact):
     """The answer to one yes/no question about a candidate item."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from string import Template
 
 from summarizer.chunking import Sentence
-from summarizer.extraction import FOUND, Check, Extraction, Overview, SentenceReport
+from summarizer.extraction import FOUND, Check, Extraction, Overview, Selected, SentenceReport
 from summarizer.schema import ArticleSummary
 
 PROMPTS_ENV = "SUMMARIZER_PROMPTS_DIR"
@@ -58,7 +58,15 @@ def schema_json() -> str:
     return json.dumps(
         [
             m.model_json_schema()
-            for m in (Extraction, Overview, SentenceReport, Check, *FOUND.values(), ArticleSummary)
+            for m in (
+                Extraction,
+                Overview,
+                SentenceReport,
+                Check,
+                Selected,
+                *FOUND.values(),
+                ArticleSummary,
+            )
         ],
         sort_keys=True,
     )

@@ -62,7 +62,7 @@ Strategy = Callable[[list[list[Sentence]]], Plan]
 
 STRATEGIES: dict[str, Strategy] = {}
 # Package modules that register strategies of their own, imported on first lookup.
-MODULES: tuple[str, ...] = ("summarizer.checking",)
+MODULES: tuple[str, ...] = ("summarizer.checking", "summarizer.selecting")
 
 
 def register(name: str) -> Callable[[Strategy], Strategy]:
