@@ -238,10 +238,12 @@ def _summary_present(value: str, info: ValidationInfo) -> str:
 
 Summary = Annotated[str, AfterValidator(_summary_present)]
 # The article's language (ISO 639-1, "es"), so its date words are read in that language.
+# maxLength only bounds the grammar: a runtime length check would reject null, and the
+# validator keeps two letters anyway ("English" -> "en").
 Lang = Annotated[
     str | None,
     BeforeValidator(lambda v: v.strip().lower()[:2] or None if isinstance(v, str) else v),
-    Field(max_length=8),
+    Field(json_schema_extra={"maxLength": 8}),
 ]
 Actors = Annotated[list[Actor], Field(max_length=40)]
 
