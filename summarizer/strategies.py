@@ -4,9 +4,10 @@ A strategy is a generator function that takes the article's chunks (lists of num
 sentences; one chunk unless the article is long) and *plans* its requests: it yields an
 `Ask` (a task prompt, the response model to fill, an output budget, the sentences shown),
 receives the validated answer (or None when an optional ask failed), may decide its next
-ask from it, and finally returns one `Extraction`. The pipeline does everything else:
-prompts, the cache, the model, retries, resolution, grounding and merging; a strategy
-never sees a client.
+ask from it, and finally returns one `Extraction`. An article fails when a `required` ask
+fails or when half or more of its asks do (`pipeline.FAILED_SHARE`). The pipeline does
+everything else: prompts, the cache, the model, retries, resolution, grounding and
+merging; a strategy never sees a client.
 
 Adding one takes one file and its registration:
 
@@ -155,7 +156,9 @@ def sentences(chunks: list[list[Sentence]]) -> Plan:
     question well; the shared article prefix keeps each follow-up question cheap. A long
     article is read chunk by chunk; a sentence in two chunks' overlap is asked about once.
     """
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
+    # Required: an article without a valid overview (an empty object is none) has failed.
+    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], required=True)
+    assert isinstance(overview, Overview)
     found: list[BaseModel] = []
     asked: set[int] = set()
     for chunk in chunks:
@@ -178,8 +181,6 @@ def sentences(chunks: list[list[Sentence]]) -> Plan:
             )
             if items is not None:
                 found.append(anchored(items, s.n))
-    if not isinstance(overview, Overview):
-        overview = no_overview()
     return combined(overview, found)
 
 
