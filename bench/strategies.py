@@ -24,7 +24,7 @@ from summarizer.chunking import Sentence
 from summarizer.extraction import Actors, CAgreement, CDispute, CMeeting, Overview
 from summarizer.extraction import _Items as Items
 from summarizer.prompts import PROMPTS_ENV, prompts_dir
-from summarizer.strategies import TASK_TOKENS, Ask, Plan, combined, no_overview, register
+from summarizer.strategies import TASK_TOKENS, Ask, Plan, combined, register
 
 TASK_KINDS = (
     "List EVERY one of the $kinds that the article reports, going through it sentence by "
@@ -57,7 +57,8 @@ KINDS: dict[str, type[Items]] = {
 
 @register("kinds")
 def kinds_plan(chunks: list[list[Sentence]]) -> Plan:
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0])
+    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], required=True)
+    assert isinstance(overview, Overview)
     found: list[BaseModel] = []
     for chunk in chunks:
         budget = min(1200, 250 + 12 * len(chunk))
@@ -65,8 +66,6 @@ def kinds_plan(chunks: list[list[Sentence]]) -> Plan:
             answer = yield Ask("kinds", model, budget, chunk, vars={"kinds": kinds})
             if answer is not None:
                 found.append(answer)
-    if not isinstance(overview, Overview):
-        overview = no_overview()
     return combined(overview, found)
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from summarizer.config import Config
 from summarizer.errors import EndpointError, ExtractionError
+from summarizer.usage import Usage, metered, record_attempt
 
 MODES: dict[str, instructor.Mode] = {
     "tools": instructor.Mode.TOOLS,
@@ -51,13 +52,14 @@ _FRAME = frozenset({"title", "lang", "dateline", "actors"})
 
 @dataclass
 class Answer:
-    """A validated answer and what it cost."""
+    """A validated answer and what it cost: every attempt made for it (see `usage`)."""
 
     value: Any
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasks: int = 0
     warnings: list[str] = field(default_factory=list)
+    requests: int = 1
 
 
 @dataclass
@@ -66,8 +68,6 @@ class CallState:
 
     parse_errors: int = 0
     last_raw: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
     def hooks(self) -> Hooks:
         hooks = Hooks()
@@ -80,10 +80,6 @@ class CallState:
 
     def on_response(self, response: Any, *_: Any, **__: Any) -> None:
         self.last_raw = content(response)
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.prompt_tokens += usage.prompt_tokens or 0
-            self.completion_tokens += usage.completion_tokens or 0
 
 
 def content(response: Any) -> str | None:
@@ -120,13 +116,15 @@ def response_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema()
 
 
-def answer(value: BaseModel, state: CallState, context: dict[str, Any]) -> Answer:
+def answer(value: BaseModel, state: CallState, spent: Usage, context: dict[str, Any]) -> Answer:
+    """The answer, with what every attempt made for it was billed (`spent`)."""
     return Answer(
         value=value,
-        prompt_tokens=state.prompt_tokens,
-        completion_tokens=state.completion_tokens,
+        prompt_tokens=spent.prompt_tokens,
+        completion_tokens=spent.completion_tokens,
         reasks=state.parse_errors,
         warnings=list(context.get("warnings", [])),
+        requests=spent.requests,
     )
 
 
@@ -134,6 +132,7 @@ def recover(
     exc: Exception,
     model: type[BaseModel],
     state: CallState,
+    spent: Usage,
     context: dict[str, Any],
     max_reasks: int,
 ) -> Answer:
@@ -163,9 +162,11 @@ def recover(
     except (ValueError, ValidationError) as again:
         first = str(again).splitlines()[0]
         raise ExtractionError(f"{reason}; salvage failed: {first}", raw=raw) from exc
-    if cut and not any(v for k, v in value.model_dump().items() if k not in _FRAME):
-        raise ExtractionError(f"{reason} before anything usable", raw=raw) from exc
-    salvaged = answer(value, state, lenient)
+    if not any(v for k, v in value.model_dump().items() if k not in _FRAME):
+        # An empty object, or one whose every item was invalid, is no answer at all.
+        what = "before anything usable" if cut else "and nothing valid in it"
+        raise ExtractionError(f"{reason} {what}", raw=raw) from exc
+    salvaged = answer(value, state, spent, lenient)
     salvaged.warnings.insert(0, f"{reason}; kept the valid items of the last answer")
     return salvaged
 
@@ -218,6 +219,8 @@ def validate_completion(
     response = ChatCompletion.model_validate(completion)
     state = CallState()
     state.on_response(response)
+    with metered() as spent:
+        record_attempt(response)  # one request, billed as its usage says
     try:
         value = process_response(
             response,
@@ -228,8 +231,8 @@ def validate_completion(
             mode=MODES[mode],
         )
     except (ValidationError, ValueError, IncompleteOutputException) as exc:
-        return recover(exc, model, state, context, max_reasks=0)
-    return answer(value, state, context)
+        return recover(exc, model, state, spent, context, max_reasks=0)
+    return answer(value, state, spent, context)
 
 
 def describe(exc: BaseException | None) -> str:

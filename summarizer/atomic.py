@@ -1,7 +1,9 @@
 """Whole-file writes that readers never see half done: the one place files are replaced.
 
 The content goes to a hidden temp file beside the target, is flushed to disk, and is renamed
-over the target; a crash leaves the old file (or none) and at most a stray temp file.
+over the target; a crash leaves the old file (or none) and at most a stray temp file. No
+secret goes out in text written here (`redact`); the exports that write through
+`atomic_path` redact what they write (`export.export`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from summarizer.redact import redact
 
 
 @contextlib.contextmanager
@@ -33,4 +37,4 @@ def write_atomic(
 ) -> None:
     """Replace `path` with `text` in one rename; `newline` as for `open`."""
     with atomic_path(path) as tmp, tmp.open("w", encoding=encoding, newline=newline) as file:
-        file.write(text)
+        file.write(redact(text))

@@ -329,6 +329,8 @@ class Run:
     def settle(self, article: Article, outcome: Result | SummarizerError) -> None:
         """Write how one article ended and decide whether the run goes on."""
         if isinstance(outcome, SummarizerError):
+            if outcome.usage is not None:  # a failed article's attempts were billed too
+                self._spend(outcome.usage.prompt_tokens, outcome.usage.completion_tokens)
             self.fail(article.id, article.source, outcome.kind, outcome.reason, outcome.raw)
             self._maybe_stop(outcome)
         else:
@@ -359,13 +361,18 @@ class Run:
         if info.cache_hit:
             report.cache_hits += 1
         else:  # a cache hit costs nothing now, whatever it cost when it was made
-            report.prompt_tokens += info.prompt_tokens
-            report.completion_tokens += info.completion_tokens
-            price = self.summarizer.config.price_per_mtok
-            report.cost = cost_usd(report.prompt_tokens, report.completion_tokens, price)
+            self._spend(info.prompt_tokens, info.completion_tokens)
+        self.on_event(Succeeded(article.id, result, report))
+
+    def _spend(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Count tokens billed, and stop starting articles once --max-cost is reached."""
+        report = self.report
+        report.prompt_tokens += prompt_tokens
+        report.completion_tokens += completion_tokens
+        price = self.summarizer.config.price_per_mtok
+        report.cost = cost_usd(report.prompt_tokens, report.completion_tokens, price)
         if self.max_cost is not None and (report.cost or 0.0) >= self.max_cost:
             report.stopped = f"--max-cost ${self.max_cost:g} reached (~${report.cost:.4f} spent)"
-        self.on_event(Succeeded(article.id, result, report))
 
     def fail(self, id: str, source: str, kind: str, reason: str, raw: str | None) -> None:
         time = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -31,7 +31,7 @@ import openai
 from openai.types import Batch
 from pydantic import BaseModel, Field, SecretStr
 
-from summarizer import strategies
+from summarizer import redact, strategies
 from summarizer.answers import Answer, pick_mode, shaped_request, validate_completion
 from summarizer.atomic import write_atomic
 from summarizer.batch import BatchReport, Listener, ignore_events, pending, run_batch
@@ -123,6 +123,7 @@ def _url(config: Config) -> str:
 def client(config: Config) -> openai.OpenAI:
     """The Files and Batches client; the openai client's own retries cover transport faults."""
     key = config.api_key.get_secret_value() if config.api_key else "sk-no-key"
+    redact.register(key)
     return openai.OpenAI(
         base_url=_url(config),
         api_key=key,

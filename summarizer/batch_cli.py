@@ -16,6 +16,7 @@ from summarizer.batch import (
 from summarizer.config import Config
 from summarizer.display import plural
 from summarizer.errors import ConfigError, SummarizerError
+from summarizer.escape import terminal
 from summarizer.inputs import DuplicateIdError
 from summarizer.options import (
     ApiKey,
@@ -34,6 +35,7 @@ from summarizer.options import (
     check_out,
     finish,
 )
+from summarizer.outlock import OutputError, output_lock
 from summarizer.terminal import BatchView, err, fail
 
 batch_app = typer.Typer(
@@ -82,7 +84,7 @@ def batch_submit(
     except SummarizerError as exc:  # the Batch API failed
         fail(exc.reason, EXIT_FAILED)
     for problem in sent.problems:
-        err.print(Text(f"unusable: {problem}"))
+        err.print(Text(terminal(f"unusable: {problem}")))
     done = f"; {sent.skipped:,} already in {out}" if sent.skipped else ""
     if not sent.jobs:
         err.print(
@@ -148,14 +150,15 @@ def batch_collect(
     if quiet and verbose:
         fail("--quiet and --verbose exclude each other")
     try:
-        with BatchView(err, quiet=quiet, verbose=verbose) as view:
-            done = batch_api.collect(out, _api_key(config_file, api_key), on_event=view)
-    except (ConfigError, DuplicateIdError) as exc:
+        with output_lock(out):
+            with BatchView(err, quiet=quiet, verbose=verbose) as view:
+                done = batch_api.collect(out, _api_key(config_file, api_key), on_event=view)
+            if done.report is not None:
+                finish(done.report, out, fmt, quiet)
+    except (ConfigError, DuplicateIdError, OutputError) as exc:
         fail(exc.reason)
     except SummarizerError as exc:  # the Batch API failed
         fail(exc.reason, EXIT_FAILED)
-    if done.report is not None:
-        finish(done.report, out, fmt, quiet)
     if done.waiting:
         err.print(Text(f"still running: {', '.join(done.waiting)}; collect again later"))
     code = done.report.exit_code if done.report is not None else 0

@@ -15,7 +15,9 @@ A cache only saves money, so trouble with it never stops a run; what happened is
 - locked by another process for more than LOCK_WAIT seconds: that read or write is skipped;
   after LOCK_STRIKES locked writes in a row the run stops writing to the cache, after as
   many locked reads it stops using it, so a lock costs seconds, not seconds per article;
-- one unreadable entry (a damaged pickle): a miss, and the entry is dropped.
+- one unreadable entry (a damaged pickle): a miss, and the entry is dropped;
+- read-only (a shared or archived cache the user may not write): read through a read-only
+  SQLite connection, so every answer it holds is still free; nothing is written.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import diskcache
 
 from summarizer.config import CachePolicy
+from summarizer.redact import redact_value
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +136,7 @@ class ResponseCache:
         self.directory = directory / "responses"
         self.policy = policy
         self.warnings: list[str] = []
-        self._cache: diskcache.Cache | None = None
+        self._cache: diskcache.Cache | _ReadOnly | None = None
         self._strikes = {"read": 0, "write": 0}  # locked accesses in a row, by kind
         self._writable = True
         self._rebuilt = False
@@ -161,14 +164,32 @@ class ResponseCache:
             raise
         return cache
 
-    def _open(self) -> diskcache.Cache | None:
+    def _open(self) -> diskcache.Cache | _ReadOnly | None:
+        if _read_only(self.directory):
+            return self._open_read_only(None)
         try:
             return self._connect()
         except Exception as exc:  # any failure to open means no cache, never a crash
+            if _read_only_error(exc):
+                return self._open_read_only(exc)
             if _locked(exc):
                 self._warn(f"cache {self.directory} is locked ({exc}); running uncached")
                 return None
             return self._rebuild(exc)
+
+    def _open_read_only(self, exc: Exception | None) -> _ReadOnly | None:
+        """A cache this process may not write is still worth reading."""
+        self._writable = False
+        try:
+            cache = _ReadOnly(self.directory)
+        except Exception as again:
+            self._warn(
+                f"cache {self.directory} is read-only and unreadable ({again}); running uncached"
+            )
+            return None
+        why = f" ({exc})" if exc is not None else ""
+        self._warn(f"cache {self.directory} is read-only{why}; reading it without writing")
+        return cache
 
     def _rebuild(self, exc: Exception) -> diskcache.Cache | None:
         """Move a corrupt cache aside and start a fresh one (unless another process just did)."""
@@ -240,7 +261,7 @@ class ResponseCache:
         if self._cache is None or not self._writable:
             return
         try:
-            self._cache.set(key, value)
+            self._cache.set(key, redact_value(value))  # no secret reaches the disk
         except Exception as exc:  # a lost cache write costs a re-ask later, never the run
             self._trouble("write", exc, key)
             return
@@ -248,6 +269,68 @@ class ResponseCache:
 
     def close(self) -> None:
         self._drop()
+
+
+class _ReadOnly:
+    """The reading half of diskcache.Cache over a database opened read-only (diskcache
+    itself writes its settings on open, so it cannot open one)."""
+
+    def __init__(self, directory: Path) -> None:
+        db = directory / diskcache.core.DBNAME
+        if not db.is_file():
+            raise FileNotFoundError(f"no {db.name}")
+        self._disk = diskcache.Disk(str(directory))
+        self._con = _connect_read_only(db)
+
+    def get(self, key: str) -> Any:
+        db_key, raw = self._disk.put(key)
+        row = self._con.execute(
+            "SELECT expire_time, mode, filename, value FROM Cache WHERE key = ? AND raw = ?",
+            (db_key, raw),
+        ).fetchone()
+        if row is None or (row[0] is not None and row[0] < time.time()):
+            return None
+        return self._disk.fetch(row[1], row[2], row[3], False)
+
+    def delete(self, key: str) -> None:
+        """Nothing is deleted from a read-only cache."""
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _connect_read_only(db: Path) -> sqlite3.Connection:
+    """A read-only connection; a write-ahead-logged database in a folder nobody may write
+    opens only as immutable (nobody can change it meanwhile anyway)."""
+    try:
+        return _checked(f"{db.as_uri()}?mode=ro")
+    except sqlite3.Error:
+        return _checked(f"{db.as_uri()}?mode=ro&immutable=1")
+
+
+def _checked(uri: str) -> sqlite3.Connection:
+    con = sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT)
+    try:
+        con.execute("SELECT count(*) FROM Cache").fetchone()
+    except sqlite3.Error:
+        con.close()
+        raise
+    return con
+
+
+def _read_only(directory: Path) -> bool:
+    """Whether a cache exists here that this process may read but not write."""
+    db = directory / diskcache.core.DBNAME
+    return (
+        db.is_file()
+        and os.access(db, os.R_OK)
+        and not (os.access(db, os.W_OK) and os.access(directory, os.W_OK))
+    )
+
+
+def _read_only_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and "readonly" in text
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

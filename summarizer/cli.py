@@ -6,6 +6,7 @@ message on stderr and an exit code, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +27,7 @@ from summarizer.config import Config
 from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.display import plural
 from summarizer.errors import ConfigError, SummarizerError
+from summarizer.escape import terminal
 from summarizer.eval.cli import eval_command
 from summarizer.export import article_records
 from summarizer.export_cli import export_command
@@ -49,6 +51,7 @@ from summarizer.options import (
     default_of,
     finish,
 )
+from summarizer.outlock import OutputError, output_lock
 from summarizer.pipeline import Summarizer
 from summarizer.report_cli import report_command
 from summarizer.terminal import EXIT_USAGE, BatchView, err, fail, load_or_fail, tables
@@ -206,8 +209,10 @@ def run(
         fail("--max-cost needs the model's price: set price_per_mtok in the config file")
     if inputs.ignored and not quiet:
         err.print(f"note: ignored {plural(len(inputs.ignored), 'file')} with other suffixes")
+    # The output is checked and locked before anything is sent (a dry run writes nothing).
+    lock = contextlib.nullcontext() if dry_run else output_lock(out)
     try:
-        with Summarizer(config) as summarizer:
+        with lock, Summarizer(config) as summarizer:
             if dry_run:
                 missing = [p for p in paths if p != "-" and not Path(p).exists()]
                 _print_estimate(inputs, summarizer, out, missing)
@@ -227,11 +232,11 @@ def run(
                         else local_engine
                     ),
                 )
-    except ConfigError as exc:
+            finish(report, out, fmt, quiet)
+    except (ConfigError, OutputError) as exc:
         fail(exc.reason)
     except SummarizerError as exc:
         fail(exc.reason, 1)
-    finish(report, out, fmt, quiet)
     raise typer.Exit(report.exit_code)
 
 
@@ -245,9 +250,9 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
         line += f" (~${plan.cost:.4f} for the prompts)"
     if plan.skipped:
         line += f"; {plan.skipped:,} already in {out}"
-    typer.echo(line)
+    typer.echo(terminal(line))
     for problem in plan.problems:
-        typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
+        typer.echo(terminal(f"unusable: {problem.id} ({problem.source}): {problem.reason}"))
     # A dry run checks the command before anything is paid for: a path that does not exist,
     # or nothing usable at all, is a usage error.
     if missing or (plan.problems and not plan.articles):

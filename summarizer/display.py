@@ -54,13 +54,6 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def md(text: str) -> str:
-    """Escape what Markdown would read as formatting in names and quotes."""
-    for char in "\\`*_[]<>#|":
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())
-
-
 def pairs(item: Item) -> list[tuple[str, str]]:
     """Who is linked to whom: everyone at a meeting or on an agreement; across dispute sides."""
     if isinstance(item, Dispute):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from summarizer.usage import Usage
+
 
 class SummarizerError(Exception):
     """Base class; `reason` is the one-line message shown in the errors file and the CLI."""
@@ -14,6 +16,7 @@ class SummarizerError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.raw = raw  # the last raw model response, when one was paid for
+        self.usage: Usage | None = None  # what the failed article's attempts were billed
 
 
 class InputError(SummarizerError):

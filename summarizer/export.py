@@ -7,8 +7,9 @@
 - graph: the actor network as GEXF, GraphML and a Gephi nodes/edges CSV pair (`graph.py`);
 - plover: PLOVER event records as JSON (`plover.py`).
 
-Every CSV goes through `write_csv`, the one place a cell is written. `run --format` calls
-`export` too, so a run's CSV is the same as `summarizer export --to csv`.
+Every CSV goes through `write_csv`, the one place a cell is written (formula-escaped,
+`escape.csv_cell`), and every export starts from results with no secret left in them.
+`run --format` calls `export` too, so a run's CSV is the same as `summarizer export --to csv`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from summarizer.atomic import atomic_path
+from summarizer.escape import csv_cell
+from summarizer.redact import redact_value
 from summarizer.schema import Result
 from summarizer.tables import (
     ARTICLE_COLUMNS,
@@ -105,7 +108,7 @@ def write_csv(
             writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: cell(row.get(k)) for k in columns})
+                writer.writerow({k: csv_cell(cell(row.get(k))) for k in columns})
     return target
 
 
@@ -296,6 +299,7 @@ def export(
     results: Sequence[Result], fmt: ExportFormat, target: Path, *, excel: bool = False
 ) -> Written:
     """Write `results` as `fmt` at `target` (the graph: several files named after it)."""
+    results = [_without_secrets(result) for result in results]
     if fmt == "graph":
         from summarizer.graph import write_graph
 
@@ -315,6 +319,14 @@ def export(
         case "sqlite":
             path = write_sqlite(target, data)
     return Written([path], [])
+
+
+def _without_secrets(result: Result) -> Result:
+    """`result` with any registered secret replaced (`redact`): the binary formats written
+    through `atomic_path` cannot be redacted as text afterwards."""
+    data = result.model_dump(mode="json")
+    clean = redact_value(data)
+    return result if clean == data else Result.model_validate(clean)
 
 
 def default_target(results_path: Path, fmt: ExportFormat) -> Path:

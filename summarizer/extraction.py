@@ -54,10 +54,39 @@ def _citations(value: Any) -> Any:
 EvidenceRefs = Annotated[list[int | str], BeforeValidator(_citations), Field(max_length=3)]
 Names = Annotated[list[str], Field(max_length=12)]
 
+# The longest text the model may write: the summary (one to three sentences), and a name or a
+# phrase in any other field. Longer is an invalid answer (re-asked); when re-asks run out the
+# text is cut to the limit with a warning. Documented in docs/failure-modes.md.
+SUMMARY_CHARS = 1000
+TEXT_CHARS = 500
+
+
+def _capped(key: str, value: Any, ctx: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_capped(key, v, ctx) for v in value]
+    limit = SUMMARY_CHARS if key == "summary" else TEXT_CHARS
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    if not ctx.get("lenient"):
+        raise ValueError(f"`{key}` has {len(value):,} characters; write at most {limit:,}")
+    ctx.setdefault("warnings", []).append(
+        f"cut `{key}` from {len(value):,} to {limit:,} characters"
+    )
+    return value[:limit]
+
 
 class _Compact(BaseModel):
     # No defaults: every key is required, so a grammar-constrained model cannot skip one.
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cap_text(cls, data: Any, info: ValidationInfo) -> Any:
+        """No field carries a page of text (a looping model, or one told to by the article)."""
+        if not isinstance(data, dict):
+            return data
+        ctx = info.context if info.context is not None else {}
+        return {key: _capped(key, value, ctx) for key, value in data.items()}
 
 
 class Actor(_Compact):
@@ -137,7 +166,7 @@ class _Items(_Compact):
             kept = []
             for i, item in enumerate(data.get(key) or []):
                 try:
-                    model.model_validate(item)
+                    model.model_validate(item, context={"lenient": True})  # parses at all
                 except ValueError as exc:
                     ctx.setdefault("warnings", []).append(
                         f"dropped {key}[{i}]: malformed ({str(exc).splitlines()[0]})"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 import unicodedata
 from collections import defaultdict
@@ -32,6 +33,9 @@ JSONL_SUFFIXES = frozenset({".jsonl"})
 FOLDER_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 
 _SNIFF = 8192  # bytes / characters looked at to tell text from binary
+# Largest input file (and JSONL line, and standard input) read, checked before decoding so no
+# input can exhaust memory. Far above --max-chars: HTML pages carry much markup.
+MAX_INPUT_BYTES = 32 * 1024 * 1024
 _MAX_GARBAGE = 0.1  # share of control or replacement characters that makes text "binary"
 _KEEP_CONTROLS = frozenset("\t\n\r\f\v")
 
@@ -141,7 +145,11 @@ def scan_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
     inputs = Inputs()
     for raw in paths:
         if raw == STDIN:
-            _scan_stdin((stdin or sys.stdin.buffer).read(), inputs)
+            data = (stdin or sys.stdin.buffer).read(MAX_INPUT_BYTES + 1)
+            if len(data) > MAX_INPUT_BYTES:
+                inputs.problems.append(InputProblem("stdin", "<stdin>", _too_big("standard input")))
+            else:
+                _scan_stdin(data, inputs)
             continue
         path = Path(raw)
         if path.is_dir():
@@ -257,10 +265,12 @@ def _scan_file(path: Path, inputs: Inputs) -> None:
         inputs.sources.append(Source(path.stem, str(path)))
         return
     try:
-        with path.open("rb") as lines:
-            _scan_jsonl(lines, path.stem, str(path), inputs)
-    except OSError as exc:
-        inputs.problems.append(InputProblem(path.stem, str(path), f"unreadable: {exc.strerror}"))
+        with _open_regular(path) as file:
+            _scan_jsonl(
+                iter(lambda: file.readline(MAX_INPUT_BYTES + 1), b""), path.stem, str(path), inputs
+            )
+    except InputError as exc:
+        inputs.problems.append(InputProblem(path.stem, str(path), exc.reason))
 
 
 def _scan_stdin(data: bytes, inputs: Inputs) -> None:
@@ -288,6 +298,11 @@ def _scan_jsonl(lines: Iterable[bytes], stem: str, origin: str, inputs: Inputs) 
         if not line.strip():
             continue
         where, fallback_id = f"{origin}:{number}", f"{stem}:{number}"
+        if len(line) > MAX_INPUT_BYTES:
+            inputs.problems.append(InputProblem(fallback_id, where, _too_big("line")))
+            if not line.endswith(b"\n"):  # the rest of the line would read as more lines
+                break
+            continue
         try:
             text, warnings = decode(line)
             record = json.loads(text)
@@ -354,12 +369,61 @@ def read_texts(paths: Sequence[str], ids: Iterable[str]) -> tuple[dict[str, str]
     )
 
 
+def _too_big(what: str) -> str:
+    return f"{what} is larger than {MAX_INPUT_BYTES // 2**20} MiB, the most an input may hold"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file, else InputError naming what it is.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO never hangs the run
+    (not even one swapped in after a check) and a device such as /dev/zero is never read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if (mode := _mode(path)) is not None and not stat.S_ISREG(mode):
+            raise InputError(_not_regular(mode)) from None
+        raise InputError(f"unreadable: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(_not_regular(mode))
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return None
+
+
+def _not_regular(mode: int) -> str:
+    what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return f"not a regular file: {what}; only regular files are read"
+
+
 def _read_file(source: Source) -> Article:
     path = Path(source.origin)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"unreadable: {exc.strerror}") from None
+    with _open_regular(path) as file:
+        try:
+            data = file.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"unreadable: {exc.strerror}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(_too_big("file"))
     if path.suffix.lower() in HTML_SUFFIXES:
         return _read_html(source, data)
     text, warnings = decode(data)

@@ -12,6 +12,7 @@ Two kinds of retry, kept apart:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from summarizer import redact
 from summarizer.answers import (
     MODES,
     Answer,
@@ -43,6 +45,7 @@ from summarizer.answers import (
 )
 from summarizer.config import Config
 from summarizer.errors import EndpointError
+from summarizer.usage import metered, record_attempt
 
 log = logging.getLogger(__name__)
 # instructor logs every failed attempt at ERROR; retries are ours to report.
@@ -53,6 +56,11 @@ _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # server that does not serve this model. Another endpoint of a pool may still answer.
 _UNUSABLE_STATUS = frozenset({401, 403, 404})
 _KEY_REFUSED = frozenset({401, 403})
+_HINTS = {
+    401: "the API key was rejected",
+    403: "the API key may not use this model or endpoint",
+    404: "no such model or path: check --base-url and --model",
+}
 
 
 class EndpointDown(EndpointError):
@@ -80,10 +88,28 @@ class _NotACompletion(Exception):
         self.body = body
 
 
-def _completion(response: Any) -> Any:
+def _completion(raw: Any) -> Any:
+    """The parsed completion of a raw response, after recording the attempt and what its
+    body says was billed; a body that is no completion is kept as the body itself."""
+    text = raw.http_response.text
+    record_attempt(_json(text))
+    response = raw.parse()
     if not getattr(response, "choices", None):
-        raise _NotACompletion(str(response)[:2000])
+        raise _NotACompletion(text[:2000])
     return response
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _record_failure(exc: BaseException) -> None:
+    """A failed attempt is a request too; an error body may report usage."""
+    body = exc.response.text if isinstance(exc, openai.APIStatusError) else None
+    record_attempt(_json(body) if body else None)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -135,15 +161,16 @@ class LLM:
         self.mode = pick_mode(config)
         self.fail_over = fail_over
         key = api_key or (config.api_key.get_secret_value() if config.api_key else "sk-no-key")
-        self._key = key
+        redact.register(key)
         common = {"base_url": base_url, "api_key": key, "timeout": config.request_timeout}
-        sync_client = openai.OpenAI(max_retries=0, **common)
-        async_client = openai.AsyncOpenAI(max_retries=0, **common)
+        # Raw responses: the body a 200 that is no completion carried, and every usage.
+        sync_client = openai.OpenAI(max_retries=0, **common).chat.completions.with_raw_response
+        async_client = openai.AsyncOpenAI(max_retries=0, **common).chat.completions
         self._create = instructor.patch(
-            create=self._sync_transport(sync_client.chat.completions.create), mode=MODES[self.mode]
+            create=self._sync_transport(sync_client.create), mode=MODES[self.mode]
         )
         self._acreate = instructor.patch(
-            create=self._async_transport(async_client.chat.completions.create),
+            create=self._async_transport(async_client.with_raw_response.create),
             mode=MODES[self.mode],
         )
 
@@ -172,36 +199,40 @@ class LLM:
             ),
         }
 
-    def _redact(self, text: str | None) -> str | None:
-        """An endpoint may echo the key back in an error: it never goes further."""
-        if text and self._key and self._key in text:
-            return text.replace(self._key, "[API key]")
-        return text
-
     def _endpoint_error(self, exc: openai.APIError) -> EndpointError:
-        """The failure in words that point at its cause; only transient ones were retried."""
-        body = self._redact(exc.response.text) if isinstance(exc, openai.APIStatusError) else None
+        """The failure in words that point at its cause, saying whether it was retried."""
+        body = redact.redact(exc.response.text) if isinstance(exc, openai.APIStatusError) else None
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
         if status in _KEY_REFUSED:
             return KeyRefused(
-                f"endpoint {self.base_url} refused the API key (HTTP {status}): check "
-                "OPENAI_API_KEY or --api-key (rerunning with the same key will not help)",
+                f"endpoint {self.base_url} refused the API key (HTTP {status}): "
+                f"{_HINTS[status]}; check OPENAI_API_KEY or --api-key (rerunning with the same "
+                "key will not help); not retried",
                 raw=body,
             )
-        unusable = status in _UNUSABLE_STATUS
-        error = EndpointDown if _transient(exc) or unusable else EndpointError
-        how = "failed after retrying" if _transient(exc) else "failed (not retried)"
-        reason = f"endpoint {self.base_url} {how}: {describe(exc)}"
-        return error(reason + (url_hint(self.base_url) if status == 404 else ""), raw=body)
+        error = EndpointDown if _transient(exc) or status in _UNUSABLE_STATUS else EndpointError
+        if self._retryable(exc):
+            what = f"failed after retrying: {describe(exc)}"
+        else:  # say what happened, and that retrying would not have helped
+            hint = f" ({_HINTS[status]})" if status in _HINTS else ""
+            where = url_hint(self.base_url) if status == 404 else ""
+            what = f"{describe(exc)}{hint}{where}; not retried"
+        return error(f"endpoint {self.base_url}: {what}", raw=body)
 
     def _not_a_completion(self, exc: _NotACompletion) -> EndpointError:
         return EndpointError(
-            f"endpoint {self.base_url}: {exc}{url_hint(self.base_url)}", raw=self._redact(exc.body)
+            f"endpoint {self.base_url}: {exc}{url_hint(self.base_url)}",
+            raw=redact.redact(exc.body),
         )
 
     def _sync_transport(self, create: Callable[..., Any]) -> Callable[..., Any]:
         def once(*args: Any, **kwargs: Any) -> Any:
-            return _completion(create(*args, **kwargs))
+            try:
+                raw = create(*args, **kwargs)
+            except openai.APIError as exc:
+                _record_failure(exc)
+                raise
+            return _completion(raw)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -216,7 +247,12 @@ class LLM:
     def _async_transport(self, create: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         async def once(*args: Any, **kwargs: Any) -> Any:
             # openai's decorated create hides that it is a coroutine function from tenacity.
-            return _completion(await create(*args, **kwargs))
+            try:
+                raw = await create(*args, **kwargs)
+            except openai.APIError as exc:
+                _record_failure(exc)
+                raise
+            return _completion(raw)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -237,17 +273,18 @@ class LLM:
         max_tokens: int,
     ) -> Answer:
         state = CallState()
-        try:
-            value = self._create(
-                response_model=model,
-                max_retries=self.config.max_reasks,
-                context=context,
-                hooks=state.hooks(),
-                **request_body(self.config, messages, max_tokens, model),
-            )
-        except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return recover(exc, model, state, context, self.config.max_reasks)
-        return answer(value, state, context)
+        with metered() as spent:
+            try:
+                value = self._create(
+                    response_model=model,
+                    max_retries=self.config.max_reasks,
+                    context=context,
+                    hooks=state.hooks(),
+                    **request_body(self.config, messages, max_tokens, model),
+                )
+            except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
+                return recover(exc, model, state, spent, context, self.config.max_reasks)
+            return answer(value, state, spent, context)
 
     async def aextract(
         self,
@@ -257,14 +294,15 @@ class LLM:
         max_tokens: int,
     ) -> Answer:
         state = CallState()
-        try:
-            value = await self._acreate(
-                response_model=model,
-                max_retries=self.config.max_reasks,
-                context=context,
-                hooks=state.hooks(),
-                **request_body(self.config, messages, max_tokens, model),
-            )
-        except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
-            return recover(exc, model, state, context, self.config.max_reasks)
-        return answer(value, state, context)
+        with metered() as spent:
+            try:
+                value = await self._acreate(
+                    response_model=model,
+                    max_retries=self.config.max_reasks,
+                    context=context,
+                    hooks=state.hooks(),
+                    **request_body(self.config, messages, max_tokens, model),
+                )
+            except (InstructorRetryException, IncompleteOutputException, EndpointError) as exc:
+                return recover(exc, model, state, spent, context, self.config.max_reasks)
+            return answer(value, state, spent, context)

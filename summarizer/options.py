@@ -15,6 +15,7 @@ from summarizer.batch import (
     describe,
 )
 from summarizer.config import Config, Mode, default_cache_dir, default_config_file
+from summarizer.escape import terminal
 from summarizer.terminal import err, fail
 from summarizer.writers import ERRORS_SUFFIX, FORMATS, Format
 
@@ -143,6 +144,6 @@ def finish(report: BatchReport, out: Path, fmt: Format, quiet: bool) -> None:
     target = writers.export(out, fmt)
     lines = describe(report, out)
     for line in lines if not quiet else lines[1:]:  # --quiet keeps only the stop reason
-        err.print(Text(line))
+        err.print(Text(terminal(line)))
     if target is not None and not quiet:
-        err.print(Text(f"wrote {target}"))
+        err.print(Text(terminal(f"wrote {target}")))

@@ -9,22 +9,23 @@ into one `Result`. `Summarizer` holds what a batch reuses (the client, the cache
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
-from summarizer import backend, dates, reuse, strategies
+from summarizer import backend, dates, redact, reuse, strategies, usage
 from summarizer.answers import Answer
 from summarizer.backend import Extractor
 from summarizer.cache import ResponseCache
 from summarizer.chunking import Sentence, chunk_sentences, estimate_tokens, split_sentences
 from summarizer.config import Config
-from summarizer.errors import ExtractionError, InputError
+from summarizer.errors import ExtractionError, InputError, SummarizerError
 from summarizer.extraction import Extraction, extraction_context
 from summarizer.inputs import check_text
 from summarizer.merge import merge_duplicates
@@ -32,6 +33,7 @@ from summarizer.prompts import build_messages, prompt_version
 from summarizer.resolve import Article, build_summary
 from summarizer.schema import Result, RunInfo
 from summarizer.strategies import Ask
+from summarizer.usage import Usage
 
 _INSTRUCTION_TOKENS = 1500  # system prompt, example and task, with room to spare
 
@@ -49,35 +51,59 @@ def _published(value: dt.date | str | None, text: str) -> dt.date | None:
 
 # How a failed optional question reads in an article's warnings (`--verbose` counts them).
 FAILED_QUESTION = "request failed"
+# An article fails, instead of being written as a success, when a required question (the
+# overview; each request of the article strategy) fails or when at least this share of its
+# questions failed (invalid after every re-ask, nothing salvageable): its answers then say
+# more about the endpoint than about the article. Documented in docs/failure-modes.md.
+FAILED_SHARE = 0.5
 
 
 @dataclass
 class _Tally:
-    """What the requests for one article cost, summed."""
+    """One article's questions: how they went, and what the cached answers once cost (this
+    run's attempts are on the article's meter, see `usage`)."""
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    cached: Usage = field(default_factory=Usage)
     reasks: int = 0
-    requests: int = 0
+    questions: int = 0
     hits: int = 0
     chunks: int = 1
-    complete: bool = True  # every question answered: the result may be reused as a whole
+    failures: list[tuple[str, ExtractionError]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def add(self, answer: Answer, hit: bool) -> None:
-        self.prompt_tokens += answer.prompt_tokens
-        self.completion_tokens += answer.completion_tokens
+        if hit:
+            self.cached.add(Usage(answer.prompt_tokens, answer.completion_tokens, answer.requests))
         self.reasks += answer.reasks
-        self.requests += 1
+        self.questions += 1
         self.hits += hit
         self.warnings.extend(answer.warnings)
 
     def failed(self, pending: Pending, exc: ExtractionError) -> None:
-        """One failed optional question costs its answer, not the article."""
+        """A failed optional question costs its answer, not the article (unless too many
+        fail: see `check`)."""
         if pending.ask.required:
             raise exc
-        self.complete = False
+        self.questions += 1
+        self.failures.append((pending.ask.task, exc))
         self.warnings.append(f"{pending.ask.task} {FAILED_QUESTION}: {exc.reason}")
+
+    @property
+    def complete(self) -> bool:
+        """Every question answered: the result may be reused as a whole."""
+        return not self.failures
+
+    def check(self) -> None:
+        """Fail the article when too many of its questions failed, carrying their answers."""
+        failed = len(self.failures)
+        if not failed or failed < FAILED_SHARE * self.questions:
+            return
+        raws = [f"[{task}] {exc.raw}" for task, exc in self.failures if exc.raw]
+        raise ExtractionError(
+            f"{failed} of {self.questions} questions failed, so the article did too "
+            f"(first: {self.failures[0][1].reason})",
+            raw="\n".join(raws) or None,
+        )
 
 
 @dataclass
@@ -117,6 +143,7 @@ class Summarizer:
         """`llm` answers the requests the cache cannot; by default the configured endpoints
         (or the embedded model), started on first use."""
         self.config = config or Config.load()
+        redact.register(self.config.api_key)
         self.cache = ResponseCache(self.config.cache_dir, self.config.cache)
         self._llm = llm
 
@@ -260,21 +287,33 @@ class Summarizer:
         return reuse.with_run(kept, self.cache, cache_hit=True, latency_s=latency)
 
     def _finish(
-        self, key: str, article: Article, extraction: Extraction, tally: _Tally, started: float
+        self,
+        key: str,
+        article: Article,
+        extraction: Extraction,
+        tally: _Tally,
+        spent: Usage,
+        started: float,
     ) -> Result:
+        """The result, cached whole only when every question was answered; raises
+        ExtractionError when too many were not (see FAILED_SHARE)."""
+        tally.check()
         summary, warnings = build_summary(extraction, article, strict=self.config.strict)
+        cost = Usage()
+        cost.add(tally.cached)  # what the cached answers once cost, and this run's attempts
+        cost.add(spent)
         result = Result(
             summary=merge_duplicates(summary).with_item_ids(),
             run=RunInfo(
                 model=self.config.model_name,
                 endpoint=self.endpoint,
                 prompt_version=prompt_version(),
-                prompt_tokens=tally.prompt_tokens,
-                completion_tokens=tally.completion_tokens,
+                prompt_tokens=cost.prompt_tokens,
+                completion_tokens=cost.completion_tokens,
                 latency_s=round(time.perf_counter() - started, 4),
-                cache_hit=tally.requests > 0 and tally.hits == tally.requests,
+                cache_hit=tally.questions > 0 and tally.hits == tally.questions,
                 reasks=tally.reasks,
-                requests=tally.requests,
+                requests=cost.requests,
                 chunks=tally.chunks,
                 warnings=[*tally.warnings, *warnings],
             ),
@@ -293,11 +332,12 @@ class Summarizer:
         on_asked: OnAsked | None = None,
     ) -> Result:
         job = _Job(self, text, id, title, published, on_asked)
-        while (pending := job.pending) is not None:
-            try:
-                job.answer(self.llm.extract(*pending.args))
-            except ExtractionError as exc:
-                job.failed(exc)
+        with job.metered():
+            while (pending := job.pending) is not None:
+                try:
+                    job.answer(self.llm.extract(*pending.args))
+                except ExtractionError as exc:
+                    job.failed(exc)
         return job.result
 
     async def asummarize(
@@ -310,11 +350,12 @@ class Summarizer:
         on_asked: OnAsked | None = None,
     ) -> Result:
         job = _Job(self, text, id, title, published, on_asked)
-        while (pending := job.pending) is not None:
-            try:
-                job.answer(await self.llm.aextract(*pending.args))
-            except ExtractionError as exc:
-                job.failed(exc)
+        with job.metered():
+            while (pending := job.pending) is not None:
+                try:
+                    job.answer(await self.llm.aextract(*pending.args))
+                except ExtractionError as exc:
+                    job.failed(exc)
         return job.result
 
 
@@ -333,6 +374,7 @@ class _Job:
         on_asked: OnAsked | None = None,
     ) -> None:
         self.summarizer, self.started, self.tally = summarizer, time.perf_counter(), _Tally()
+        self.spent = Usage()  # every attempt this run made for the article (see `metered`)
         self.key = reuse.result_key(summarizer.config, text, id, title, published)
         self.pending: Pending | None = None
         kept = summarizer._kept(self.key, self.started)
@@ -347,6 +389,17 @@ class _Job:
     def result(self) -> Result:
         return self._result
 
+    @contextlib.contextmanager
+    def metered(self) -> Iterator[None]:
+        """Count every attempt made inside on the article's meter; a failing article
+        carries what its attempts were billed, for the run's spend."""
+        try:
+            with usage.metered(self.spent):
+                yield
+        except SummarizerError as exc:
+            exc.usage = self.spent
+            raise
+
     def answer(self, answer: Answer | None) -> None:
         """Hand the pending request its answer (None: none) and move to the next one."""
         try:
@@ -354,7 +407,7 @@ class _Job:
         except StopIteration as done:
             self.pending = None
             self._result = self.summarizer._finish(
-                self.key, self.article, done.value, self.tally, self.started
+                self.key, self.article, done.value, self.tally, self.spent, self.started
             )
 
     def failed(self, exc: ExtractionError) -> None:

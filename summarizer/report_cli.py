@@ -15,6 +15,7 @@ from rich.text import Text
 from summarizer.corpus import load_corpus
 from summarizer.display import plural
 from summarizer.errors import InputError
+from summarizer.escape import terminal
 from summarizer.inputs import read_texts
 from summarizer.options import ResultsFile
 from summarizer.report import write_report
@@ -60,7 +61,7 @@ def report_command(
     except InputError as exc:
         fail(exc.reason)
     if problems:
-        err.print(Text(f"warning: unreadable articles: {listed(problems)}"))
+        err.print(Text(terminal(f"warning: unreadable articles: {listed(problems)}")))
     missing = sum(r.id not in texts for r in loaded)
     write_report(out, loaded, texts, linked)
     note = f", {plural(missing, 'article')} without text" if missing else ""

@@ -62,6 +62,7 @@ def cached_answer(
             completion_tokens=value["completion_tokens"],
             reasks=value["reasks"],
             warnings=value["warnings"],
+            requests=value.get("requests", 1 + value["reasks"]),  # older entries: at least
         )
     except (KeyError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
         log.warning("cache entry %s unusable (%s): asking again", key[:12], exc)
@@ -77,6 +78,7 @@ def store_answer(cache: ResponseCache, key: str, answer: Answer) -> None:
             "completion_tokens": answer.completion_tokens,
             "reasks": answer.reasks,
             "warnings": answer.warnings,
+            "requests": answer.requests,
         },
     )
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from summarizer.checking import checked
 from summarizer.chunking import Sentence
 from summarizer.extraction import FOUND, KIND_WORDS, Overview, Selected
-from summarizer.strategies import TASK_TOKENS, Ask, Plan, anchored, combined, no_overview, register
+from summarizer.strategies import TASK_TOKENS, Ask, Plan, anchored, combined, register
 
 SELECT_TOKENS = 120  # three short lists of sentence numbers
 _KINDS = {"meetings": "meeting", "agreements": "agreement", "disputes": "dispute"}
@@ -37,7 +37,11 @@ def reported(selected: Selected, chunk: list[Sentence]) -> dict[int, str]:
 def select_plan(chunks: list[list[Sentence]], *, check: bool = True) -> Plan:
     """An overview, then per chunk: which sentences report something, their items, checks."""
     expected = 1 + len(chunks)  # the overview and a selection per chunk; the rest add to it
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], of=expected)
+    # Required, as for `sentences`: an article without a valid overview has failed.
+    overview = yield Ask(
+        "overview", Overview, TASK_TOKENS["overview"], chunks[0], required=True, of=expected
+    )
+    assert isinstance(overview, Overview)
     found: list[BaseModel] = []
     asked: set[int] = set()  # a sentence in two chunks' overlap is asked about once
     for chunk in chunks:
@@ -59,7 +63,7 @@ def select_plan(chunks: list[list[Sentence]], *, check: bool = True) -> Plan:
                 expected += sum(len(getattr(items, k, [])) for k in _KINDS)
                 items = yield from checked(items, chunk, expected, example=False)
             found.append(anchored(items, n))
-    return combined(overview if isinstance(overview, Overview) else no_overview(), found)
+    return combined(overview, found)
 
 
 @register("select")

@@ -4,9 +4,10 @@ A strategy is a generator function that takes the article's chunks (lists of num
 sentences; one chunk unless the article is long) and *plans* its requests: it yields an
 `Ask` (a task prompt, the response model to fill, an output budget, the sentences shown),
 receives the validated answer (or None when an optional ask failed), may decide its next
-ask from it, and finally returns one `Extraction`. The pipeline does everything else:
-prompts, the cache, the model, retries, resolution, grounding and merging; a strategy
-never sees a client.
+ask from it, and finally returns one `Extraction`. An article fails when a `required` ask
+fails or when half or more of its asks do (`pipeline.FAILED_SHARE`). The pipeline does
+everything else: prompts, the cache, the model, retries, resolution, grounding and
+merging; a strategy never sees a client.
 
 Adding one takes one file and its registration:
 
@@ -106,11 +107,6 @@ def combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
     )
 
 
-def no_overview() -> Overview:
-    """What stands in for an overview whose (optional) ask failed."""
-    return Overview.model_construct(title=None, lang=None, dateline=None, summary="")
-
-
 def article_asks(chunks: list[list[Sentence]]) -> list[Ask]:
     """One request per chunk, none depending on another's answer (what the Batch API can
     send at once)."""
@@ -163,7 +159,11 @@ def sentences(chunks: list[list[Sentence]]) -> Plan:
         for s in cue_sentences(chunk):
             cues.setdefault(s.n, (chunk, s))
     expected = 1 + len(cues)  # the overview and a question per cue; follow-ups add to it
-    overview = yield Ask("overview", Overview, TASK_TOKENS["overview"], chunks[0], of=expected)
+    # Required: an article without a valid overview (an empty object is none) has failed.
+    overview = yield Ask(
+        "overview", Overview, TASK_TOKENS["overview"], chunks[0], required=True, of=expected
+    )
+    assert isinstance(overview, Overview)
     found: list[BaseModel] = []
     for chunk, s in cues.values():
         about = {"n": s.n, "sentence": s.text}
@@ -183,8 +183,6 @@ def sentences(chunks: list[list[Sentence]]) -> Plan:
         )
         if items is not None:
             found.append(anchored(items, s.n))
-    if not isinstance(overview, Overview):
-        overview = no_overview()
     return combined(overview, found)
 
 

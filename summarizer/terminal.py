@@ -1,6 +1,7 @@
 """What the commands show on a terminal: the one usage-error exit, the batch progress view
 and the `show` tables. The library reports (events, return values); only this module and
-the command modules print.
+the command modules print, and every id, file name or article string they print goes
+through `escape.terminal` first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.text import Text
 from summarizer.actors import names_in
 from summarizer.batch import Asking, BatchReport, Event, Failed, Repaired, Started, Succeeded
 from summarizer.display import grounded, plural, what, when, who
+from summarizer.escape import terminal
 from summarizer.pipeline import FAILED_QUESTION, Asked
 from summarizer.schema import KINDS, Result
 from summarizer.writers import load_results
@@ -32,7 +34,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """End the command with a one-line message on stderr (exit 2: a usage error)."""
-    err.print(Text(f"error: {message}"))
+    err.print(Text(terminal(f"error: {message}")))
     raise typer.Exit(code)
 
 
@@ -112,8 +114,10 @@ class BatchView:
             case Repaired(path, removed):
                 self.console.print(
                     Text(
-                        f"warning: {path} ended in a partial line ({removed} bytes) from an "
-                        "interrupted run; removed it",
+                        terminal(
+                            f"warning: {path} ended in a partial line ({removed} bytes) from "
+                            "an interrupted run; removed it"
+                        ),
                         "yellow",
                     )
                 )
@@ -126,12 +130,13 @@ class BatchView:
                 self.flight.pop(id, None)
                 if self.verbose:
                     for line in done_lines(id, result):
-                        self.console.print(Text(line))
+                        self.console.print(Text(terminal(line)))
                 self._advance(report)
             case Failed(id, source, kind, reason, report):
                 self.flight.pop(id, None)
                 if not self.quiet:
-                    self.console.print(Text(f"failed {id} ({source}): {kind}: {reason}", "red"))
+                    line = f"failed {id} ({source}): {kind}: {reason}"
+                    self.console.print(Text(terminal(line), "red"))
                 self._advance(report)
 
     def stats(self) -> str:
@@ -174,9 +179,9 @@ def tables(results: list[Result], *, plain: bool = False) -> Iterator[Renderable
     totals = dict.fromkeys(KINDS, 0)
     for result in results:
         summary = result.summary
-        heading = Text(summary.title or summary.id, style="bold")
+        heading = Text(terminal(summary.title or summary.id), style="bold")
         if summary.title:
-            heading.append(f"  [{summary.id}]", style="dim")
+            heading.append(f"  [{terminal(summary.id)}]", style="dim")
         items = summary.items()
         if not items:
             yield Text.assemble(heading, " ", Text("nothing found", style="dim"))
@@ -184,7 +189,7 @@ def tables(results: list[Result], *, plain: bool = False) -> Iterator[Renderable
         table = Table(
             box=box.ASCII if plain else box.HEAVY_HEAD,
             title=heading,
-            caption=Text(summary.summary),
+            caption=Text(terminal(summary.summary)),
             title_justify="left",
             caption_justify="left",
             expand=True,
@@ -196,11 +201,11 @@ def tables(results: list[Result], *, plain: bool = False) -> Iterator[Renderable
             style = None if grounded(item) else "yellow"
             table.add_row(
                 kind,
-                Text(who(item, shown)),
-                when(item) or "",
-                Text(getattr(item, "location", None) or ""),
+                Text(terminal(who(item, shown))),
+                Text(terminal(when(item) or "")),
+                Text(terminal(getattr(item, "location", None) or "")),
                 item.status,
-                Text(what(item) + ("" if grounded(item) else "  (not grounded)")),
+                Text(terminal(what(item)) + ("" if grounded(item) else "  (not grounded)")),
                 style=style,
             )
         yield table

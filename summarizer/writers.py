@@ -18,10 +18,12 @@ from pydantic import ValidationError
 
 from summarizer.actors import names_in
 from summarizer.atomic import write_atomic
-from summarizer.display import grounded, md, what, when, who
+from summarizer.display import grounded, what, when, who
 from summarizer.errors import InputError, validation_problems
+from summarizer.escape import markdown
 from summarizer.export import EXPORT_FORMATS, ExportFormat, default_target
 from summarizer.export import export as export_results
+from summarizer.redact import redact
 from summarizer.schema import Result
 
 Format = Literal["jsonl", "json", "md", ExportFormat]
@@ -79,7 +81,7 @@ class LineLog:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        data = memoryview((line + "\n").encode())
+        data = memoryview((redact(line) + "\n").encode())
         while data:  # a short write happens only on a full disk; finish the line or raise
             data = data[os.write(self._fd, data) :]
         os.fsync(self._fd)
@@ -195,23 +197,23 @@ def to_markdown(results: list[Result]) -> str:
     shown = names_in(results)
     for result in results:
         summary = result.summary
-        out += [f"## {md(summary.title or summary.id)}", ""]
-        meta = [f"`{summary.id}`"]
+        out += [f"## {markdown(summary.title or summary.id)}", ""]
+        meta = [markdown(summary.id)]
         if summary.published:
             meta.append(f"published {summary.published.isoformat()}")
-        out += [" · ".join(meta), "", md(summary.summary), ""]
+        out += [" · ".join(meta), "", markdown(summary.summary), ""]
         for kind, item in summary.items():
-            facts = [f"**{kind}**", md(who(item, shown))]
-            facts += [md(x) for x in (when(item), getattr(item, "location", None)) if x]
+            facts = [f"**{kind}**", markdown(who(item, shown))]
+            facts += [markdown(x) for x in (when(item), getattr(item, "location", None)) if x]
             facts.append(item.status)
             line = "- " + ", ".join(facts)
             if gist := what(item):
-                line += f": {md(gist)}"
+                line += f": {markdown(gist)}"
             if not grounded(item):
                 line += " *(not grounded in the text)*"
-            out += [line, f"  > {md(item.evidence[0].quote)}"]
+            out += [line, f"  > {markdown(item.evidence[0].quote)}"]
         if not summary.items():
             out.append("*Nothing found.*")
-        out += [f"- *warning: {md(w)}*" for w in result.run.warnings]
+        out += [f"- *warning: {markdown(w)}*" for w in result.run.warnings]
         out.append("")
     return "\n".join(out)
