@@ -1,9 +1,13 @@
-"""A third strategy, only for the benchmark: one call per kind of item.
+"""Strategies only for the benchmark, registered through the library's public seam
+(`summarizer.strategies.register`), to show what the library's own ones cost and buy.
 
-"article" asks for everything in one call; "sentences" asks about every candidate
-sentence. "kinds" sits between: an overview, then one call for all meetings, one for all
-agreements, one for all disputes. It is registered through the library's public strategy
-seam (`summarizer.strategies.register`) and reuses its prompts and response models; the
+"windows-unchecked" is `windows` (the default) without the yes/no check of each candidate
+item: `summarizer.windows.window_plan(chunks, check=False)`, so the report can show what
+the checks cost in time and what they add in precision.
+
+"kinds" sits between "article" (everything in one call) and the per-sentence or
+per-window strategies: an overview, then one call for all meetings, one for all
+agreements, one for all disputes. It reuses the library's prompts and response models; the
 task prompt and the list models (which, unlike the per-sentence ones, may be empty) live
 here. A Summarizer configured with strategy="kinds" runs it while `kinds_prompt()` is active.
 """
@@ -25,6 +29,7 @@ from summarizer.extraction import Actors, CAgreement, CDispute, CMeeting, Overvi
 from summarizer.extraction import _Items as Items
 from summarizer.prompts import PROMPTS_ENV, prompts_dir
 from summarizer.strategies import TASK_TOKENS, Ask, Plan, combined, no_overview, register
+from summarizer.windows import window_plan
 
 TASK_KINDS = (
     "List EVERY one of the $kinds that the article reports, going through it sentence by "
@@ -82,3 +87,12 @@ def kinds_prompt() -> Iterator[None]:
             yield
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+UNCHECKED = "windows-unchecked"
+
+
+@register(UNCHECKED)
+def windows_unchecked(chunks: list[list[Sentence]]) -> Plan:
+    """The default `windows` without its yes/no checks: what the checks cost and buy."""
+    return (yield from window_plan(chunks, check=False))

@@ -34,6 +34,8 @@ TASK_STARTS = {
     "classify": "Question about sentence",
     "items": "Sentence [",
     "article": "Go through the article",
+    "window": "List every meeting, agreement and dispute that sentences",
+    "check": "Check one ",
 }
 
 
