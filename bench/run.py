@@ -3,7 +3,13 @@
     .venv/bin/python bench/run.py              # everything, all seed articles (~90 min on 2 cores)
     .venv/bin/python bench/run.py --quick      # 2 articles, smaller samples (~35 min)
     .venv/bin/python bench/run.py --articles 3 --sections main,cache,grounding
+    .venv/bin/python bench/run.py --sections main,strategies --merge  # the default's goals
     .venv/bin/python bench/run.py --report-only  # re-render from bench/results.json
+
+"The default" is the library's configured default strategy (bench.core.DEFAULT_STRATEGY);
+section strategies measures it beside `article` (one request per article) and
+`windows-unchecked` in the same run, plus `sentences` with --with-sentences (slow) and
+`kinds` unless --no-kinds.
 
 Writes bench/results.json (every figure), bench/RESULTS.md and docs/bench.md. Everything
 runs on 127.0.0.1: a llama.cpp server started here (it dies with this process), a
