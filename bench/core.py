@@ -33,6 +33,9 @@ from summarizer.prompts import load_prompts
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 GOLD = REPO / "eval" / "gold"
+# The strategy the benchmark measures as "the default": the library's own default, so the
+# bench follows it when it changes (sections main, cache, concurrency; recorded in results).
+DEFAULT_STRATEGY: str = Config.model_fields["strategy"].default
 
 # One llama_perf block is printed per completion; a prefix-match line may precede it.
 _PREFIX = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens")

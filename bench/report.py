@@ -6,11 +6,25 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from bench.goals import before_and_now, good, measured_with, speed_goals, verdict
+
 GOALS = {
     "ratio": 1.10,
     "beyond": 1200,
     "cache_ms": 5.0,
     "ground_ms": 5.0,
+}
+# What each strategy the bench may compare does (section 5).
+STRATEGY_TEXT = {
+    "checked": "`article`'s request per chunk, then a one-word yes/no check of each "
+    "candidate item.",
+    "select": "an overview, one request per chunk listing the sentences that report "
+    "something, an items request per selected sentence, and a yes/no check of each item.",
+    "article": "one request for everything (with the worked example).",
+    "sentences": "an overview, then for each sentence with a cue word a one-word "
+    "classification and, when it reports something, an items request.",
+    "kinds": "(bench-only plan in `bench/strategies.py`) an overview, then one request each "
+    "for all meetings, all agreements, all disputes.",
 }
 PARTS = [
     ("system", "system instructions (system.txt)"),
@@ -32,20 +46,10 @@ def _f(x: Any, digits: int = 2) -> str:
     return str(x)
 
 
-def _ok(value: float | None, goal: float) -> str:
-    if value is None:
-        return "not measured"
-    return "met" if value <= goal else "**missed**"
-
-
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(_f(c) for c in r) + " |" for r in rows]
     return [*out, ""]
-
-
-def _good(section: Any) -> bool:
-    return isinstance(section, dict) and "error" not in section and "skipped" not in section
 
 
 def _why(section: Any) -> str:
@@ -73,9 +77,10 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
     """The figures docs/bench.md and the top of RESULTS.md quote."""
     h: dict[str, Any] = {}
     main = r.get("main")
-    if _good(main):
+    if good(main):
         rows = main["rows"]
         n = len(rows)
+        h["default"] = measured_with(main)
         h["seconds"] = main["wall_s_per_article"]
         h["ratio"] = main["ratio"]
         h["in_run_ratio"] = main["in_run_ratio"]
@@ -86,24 +91,25 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         h["text"] = sum(x["text_tokens"] for x in rows) / n
         h["beyond"] = h["prompt"] - h["text"]
         h["fresh_beyond"] = h["fresh"] - h["text"]
-    if _good(r.get("cache")):
+    if good(r.get("cache")):
         h["cache_ms"] = r["cache"]["max_median_ms"]
         if "answers_only_max_median_ms" in r["cache"]:
             h["answers_ms"] = r["cache"]["answers_only_max_median_ms"]
-    if _good(r.get("grounding")):
+    if good(r.get("grounding")):
         h["ground_ms"] = r["grounding"]["cold"]["median_ms"]
-    if _good(r.get("prefix")):
+    if good(r.get("prefix")):
         p = r["prefix"]
         h["prefix"] = (p["with_s"], p["without_s"], len(p["requests"]))
     st = r.get("strategies")
-    if _good(st):
+    if good(st):
+        h["st_default"] = measured_with(st, "default")
         h["f1"] = {k: v["score"]["f1"] for k, v in st.items() if isinstance(v, dict)}
         if "article" in st:
             a = st["article"]
             h["article_beyond"] = a["prompt_tokens_per_article"] - a["text_tokens_per_article"]
-    if _good(r.get("peer")):
+    if good(r.get("peer")):
         h["peer"] = r["peer"]
-    if _good(r.get("concurrency")):
+    if good(r.get("concurrency")):
         c = r["concurrency"]
         h["concurrency"] = {
             "one_server": {k: v["articles_per_min"] for k, v in c["one_server"].items()},
@@ -162,10 +168,12 @@ def _summary_table(h: dict[str, Any], r: dict[str, Any]) -> list[str]:
         if goal is None:
             rows.append([measure, result, "-", "-"])
         else:
-            rows.append([measure, result, limits[goal], _ok(value, GOALS[goal])])
+            rows.append([measure, result, limits[goal], verdict(value, GOALS[goal])])
 
+    for g in speed_goals(r):  # seconds per article, and against `article` in the same run
+        if g.result != "-":
+            rows.append([g.measure, g.result, g.goal, g.verdict])
     if "seconds" in h:
-        add("seconds per article (default strategy, cache bypassed)", f"{h['seconds']:.1f} s")
         add("requests / prompt / completion tokens per article",
             f"{h['requests']:.1f} / {h['prompt']:,.0f} / {h['completion']:,.0f}")  # fmt: skip
         add("overhead ratio: summarizer wall / bare replay of the same requests",
@@ -197,7 +205,7 @@ def _summary_table(h: dict[str, Any], r: dict[str, Any]) -> list[str]:
     if "peer" in h:
         p = h["peer"]
         ours = h.get("seconds")
-        mine = h.get("f1", {}).get("sentences", float("nan"))
+        mine = h.get("f1", {}).get(h.get("st_default", ""), float("nan"))
         add("langextract: seconds per article / item F1",
             f"{p['wall_s_per_article']:.1f} s / {p['score']['f1']:.2f}"
             + (f" (summarizer {ours:.1f} s / {mine:.2f})" if ours else ""))  # fmt: skip
@@ -212,8 +220,9 @@ def _summary_table(h: dict[str, Any], r: dict[str, Any]) -> list[str]:
 
 def _main_section(r: dict[str, Any]) -> list[str]:
     main = r.get("main")
-    out = ["## 1. Speed and overhead (default strategy: `sentences`)", ""]
-    if not _good(main):
+    name = measured_with(main) if good(main) else measured_with(r, "default_strategy")
+    out = [f"## 1. Speed and overhead (default strategy: `{name}`)", ""]
+    if not good(main):
         return [*out, _why(main), ""]
     out += [
         "Each article runs through `Summarizer.summarize` with the response cache bypassed "
@@ -287,10 +296,26 @@ def _main_section(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _goals_section(r: dict[str, Any]) -> list[str]:
+    """Issue 16's speed goals for the default, judged from this run, and the previous default."""
+    rows = [[g.measure, g.result, g.goal, g.verdict] for g in speed_goals(r)]
+    return [
+        "### Goals for the default strategy",
+        "",
+        "Judged from this run's figures: seconds from the runs above (section 5 when it ran), "
+        "the `article` strategy (one request per article, about the finished answer's tokens) "
+        "from section 5 of the same run. *not measured* means a section was not run.",
+        "",
+        *_table(["measure", "result", "goal", ""], rows),
+        before_and_now(r),
+        "",
+    ]
+
+
 def _tokens_section(r: dict[str, Any]) -> list[str]:
     main = r.get("main")
     out = ["## 2. Prompt tokens beyond the article text", ""]
-    if not _good(main):
+    if not good(main):
         return [*out, _why(main), ""]
     rows_main = main["rows"]
     out += [
@@ -305,10 +330,14 @@ def _tokens_section(r: dict[str, Any]) -> list[str]:
         "",
     ]
     st = r.get("strategies") or {}
-    columns = [("sentences", rows_main)]
-    for name in ("article", "kinds"):
-        if _good(st) and isinstance(st.get(name), dict) and st[name].get("rows"):
-            columns.append((name, st[name]["rows"]))
+    default = measured_with(main)
+    columns = [(default, rows_main)]
+    if good(st):
+        columns += [
+            (name, v["rows"])
+            for name, v in st.items()
+            if name != default and isinstance(v, dict) and v.get("rows")
+        ]
     head = ["per article (mean)"] + [f"`{c}`" for c, _ in columns]
     body: list[list[Any]] = []
 
@@ -369,7 +398,7 @@ def _tokens_section(r: dict[str, Any]) -> list[str]:
             ]
             + [round(mean(d["fresh"] or 0 for d in ds)), round(mean(d["cached"] or 0 for d in ds))]
         )
-    out += ["One request of each kind (`sentences` strategy, mean):", ""]
+    out += [f"One request of each kind (`{default}` strategy, mean):", ""]
     out += _table(
         [
             "request",
@@ -392,7 +421,7 @@ def _tokens_section(r: dict[str, Any]) -> list[str]:
 def _micro_section(r: dict[str, Any]) -> list[str]:
     out = ["## 3. Cache hits and grounding", ""]
     c = r.get("cache")
-    if _good(c):
+    if good(c):
         out += [
             "An article seen before, `Summarizer.summarize` answered without the model, two "
             "ways: *result* is the common case, the finished result read back from the cache "
@@ -429,7 +458,7 @@ def _micro_section(r: dict[str, Any]) -> list[str]:
     else:
         out += [_why(c), ""]
     g = r.get("grounding")
-    if _good(g):
+    if good(g):
         out += [
             f"Grounding: `summarizer.grounding.ground` on a {g['chars']:,}-character article (the "
             f"seeds joined) with {g['quotes']} evidence quotes: 4 verbatim, 4 retyped (curly "
@@ -456,7 +485,7 @@ def _micro_section(r: dict[str, Any]) -> list[str]:
 def _prefix_section(r: dict[str, Any]) -> list[str]:
     p = r.get("prefix")
     out = ["## 4. Prompt-prefix reuse (KV cache)", ""]
-    if not _good(p):
+    if not good(p):
         return [*out, _why(p), ""]
     out += [
         "The instructions go first and the article last, so llama.cpp keeps the instructions' "
@@ -517,17 +546,20 @@ def _prefix_section(r: dict[str, Any]) -> list[str]:
 
 def _strategies_section(r: dict[str, Any]) -> list[str]:
     st = r.get("strategies")
-    out = ["## 5. Strategies: one call, one call per kind, one question per sentence", ""]
-    if not _good(st):
+    out = ["## 5. Strategies: the default against one call and its variants", ""]
+    if not good(st):
         return [*out, _why(st), ""]
+    default = measured_with(st, "default")
+    described = [
+        f"`{name}`{' (default)' if name == default else ''}: "
+        + STRATEGY_TEXT.get(name, "a registered strategy.")
+        for name, v in st.items()
+        if isinstance(v, dict)
+    ]
     out += [
-        "`sentences` (default): an overview, then for each sentence with a cue word a one-word "
-        "classification and, when it reports something, an items request. `article`: one "
-        "request for everything (with the worked example). `kinds` (bench-only plan in "
-        "`bench/strategies.py`): an overview, then one request each for all meetings, all "
-        "agreements, all disputes. Item F1 is the eval scorer's micro-average over the three "
-        "kinds (`summarizer.eval.scorer.score` against `eval/gold`); times are wall seconds per "
-        "article with the cache bypassed.",
+        " ".join(described) + " Item F1 is the eval scorer's micro-average over the three kinds "
+        "(`summarizer.eval.scorer.score` against `eval/gold`); times are wall seconds per "
+        "article with the cache bypassed, all measured in the same run.",
         "",
     ]
     rows = []
@@ -569,12 +601,12 @@ def _strategies_section(r: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
-    if st.get("sentences") and st["sentences"]["score"].get("f1_ci"):
+    if isinstance(st.get(default), dict) and st[default]["score"].get("f1_ci"):
         ci = {k: v["score"].get("f1_ci") for k, v in st.items() if isinstance(v, dict)}
         out += [
             "Bootstrap 95% intervals of F1 over articles: "
             + "; ".join(f"`{k}` {c[0]:.2f}-{c[1]:.2f}" for k, c in ci.items() if c)
-            + f". With {len(st['sentences']['score']['per_article_f1'])} articles these "
+            + f". With {len(st[default]['score']['per_article_f1'])} articles these "
             "overlap widely: small differences are noise.",
             "",
         ]
@@ -584,7 +616,7 @@ def _strategies_section(r: dict[str, Any]) -> list[str]:
 def _peer_section(r: dict[str, Any]) -> list[str]:
     p = r.get("peer")
     out = ["## 6. The peer: langextract on the same model", ""]
-    if not _good(p):
+    if not good(p):
         return [*out, _why(p), ""]
     out += [
         f"google's `langextract` {p['version']} (PyPI), through the same recording proxy to the "
@@ -634,7 +666,7 @@ def _peer_section(r: dict[str, Any]) -> list[str]:
     )
     st = r.get("strategies") or {}
     comp = []
-    if _good(st):
+    if good(st):
         for name, v in st.items():
             if isinstance(v, dict):
                 comp.append((f"summarizer `{name}`", v))
@@ -679,7 +711,7 @@ def _peer_section(r: dict[str, Any]) -> list[str]:
 def _concurrency_section(r: dict[str, Any]) -> list[str]:
     c = r.get("concurrency")
     out = ["## 7. Concurrency against a loopback server", ""]
-    if not _good(c):
+    if not good(c):
         return [*out, _why(c), ""]
     work = c["work"]
     out += [
@@ -687,11 +719,11 @@ def _concurrency_section(r: dict[str, Any]) -> list[str]:
         "`n_parallel`/`--parallel`, it holds one model with one KV cache and serialises "
         "requests behind a lock. So two set-ups, each working through the same "
         f"{len(work)} short article leads ({', '.join(str(w['chars']) for w in work)} "
-        "characters) with the default strategy and `asummarize`: (a) one server with all "
-        "threads, N articles in flight; (b) N servers on the same model file (weights shared "
-        "through the page cache), the cores split between them (at least one thread each), "
-        "N articles in flight through the library's endpoint pool; (c) the same N servers, "
-        "one client (one article at a time) per server.",
+        f"characters) with the default strategy (`{measured_with(c)}`) and `asummarize`: "
+        "(a) one server with all threads, N articles in flight; (b) N servers on the same "
+        "model file (weights shared through the page cache), the cores split between them "
+        "(at least one thread each), N articles in flight through the library's endpoint "
+        "pool; (c) the same N servers, one client (one article at a time) per server.",
         "",
     ]
     sticky = c.get("n_servers_affinity") or {}
@@ -743,7 +775,7 @@ def _concurrency_section(r: dict[str, Any]) -> list[str]:
 def _discussion(r: dict[str, Any], h: dict[str, Any]) -> list[str]:
     out = ["## Discussion", ""]
     main = r.get("main")
-    if _good(main):
+    if good(main):
         disturbed = [
             x for x in main["rows"] if max(x["foreign_cpu"]) > r["settings"]["foreign_limit"]
         ]
@@ -771,16 +803,16 @@ def _discussion(r: dict[str, Any], h: dict[str, Any]) -> list[str]:
         )
     if "beyond" in h:
         out.append(
-            f"- **Prompt tokens.** The default strategy sends {h['prompt']:,.0f} prompt tokens per "
-            f"article, {h['beyond']:,.0f} beyond the article text "
+            f"- **Prompt tokens.** The default `{h['default']}` sends {h['prompt']:,.0f} prompt "
+            f"tokens per article, {h['beyond']:,.0f} beyond the article text "
             f"({'meets' if h['beyond'] <= 1200 else 'misses'} the 1,200 goal): every one of its "
             f"~{h['requests']:.0f} requests repeats the system instructions and the whole article."
             f" Locally almost all of it is served from the KV cache: the model evaluates "
             f"{h['fresh']:,.0f} tokens per article, {h['fresh_beyond']:,.0f} beyond the article "
             f"text ({'meets' if h['fresh_beyond'] <= 1200 else 'misses'} the goal). Against a "
-            "paid API that bills every prompt token (or caches only long exact prefixes), the "
-            "`sentences` strategy is expensive; the system instructions alone are the largest "
-            "fixed part of every request."
+            "paid API that bills every prompt token (or caches only long exact prefixes), a "
+            "strategy of many requests is expensive; the system instructions alone are the "
+            "largest fixed part of every request."
         )
     if "article_beyond" in h:
         out.append(
@@ -817,21 +849,22 @@ def _discussion(r: dict[str, Any], h: dict[str, Any]) -> list[str]:
         )
     if "f1" in h:
         best = max(h["f1"], key=lambda k: h["f1"][k])
+        default = h["st_default"]
         out.append(
             "- **Strategies.** Item F1 "
             + ", ".join(f"`{k}` {v:.2f}" for k, v in h["f1"].items())
             + f": `{best}` scores best on these articles. "
             + (
-                "The default (`sentences`) is the best by F1, at the cost of more requests. "
-                if best == "sentences"
-                else f"On this data the default `sentences` is not the best: `{best}` is "
+                f"The default (`{default}`) is the best by F1, at the cost of more requests. "
+                if best == default
+                else f"On this data the default `{default}` is not the best: `{best}` is "
                 "(see section 5 for time and tokens); with five articles the intervals overlap, "
                 "so this is a signal to re-check on more gold, not yet proof. "
             )
         )
     if "peer" in h and "seconds" in h:
         p = h["peer"]
-        ours_f1 = h.get("f1", {}).get("sentences")
+        ours_f1 = h.get("f1", {}).get(h.get("st_default", ""))
         faster = "faster" if p["wall_s_per_article"] < h["seconds"] else "slower"
         line = (
             f"- **langextract** took {p['wall_s_per_article']:.1f} s per article "
@@ -879,6 +912,7 @@ def render(r: dict[str, Any]) -> str:
     lines = _header(r) + _summary_table(h, r)
     for part in (
         _main_section,
+        _goals_section,
         _tokens_section,
         _micro_section,
         _prefix_section,
@@ -906,7 +940,7 @@ def render_docs(r: dict[str, Any]) -> str:
     ]
     if "seconds" in h:
         lines.append(
-            f"- **{h['seconds']:.0f} s per article** with the default strategy "
+            f"- **{h['seconds']:.0f} s per article** with the default strategy `{h['default']}` "
             f"({h['requests']:.0f} requests, {h['completion']:,.0f} generated tokens); "
             f"overhead over the bare model for the same requests **{h['ratio']:.2f}x** "
             f"(goal 1.10)."
@@ -916,6 +950,14 @@ def render_docs(r: dict[str, Any]) -> str:
             f"over all requests, **{h['fresh_beyond']:,.0f}** actually evaluated thanks to the "
             "KV cache (goal 1,200)."
         )
+    goals = [g for g in speed_goals(r) if g.result != "-"]
+    if goals:
+        lines.append(
+            "- Goals for the default: "
+            + "; ".join(f"{g.measure} = {g.result} (goal {g.goal}: {g.verdict})" for g in goals)
+            + "."
+        )
+    lines.append("- " + before_and_now(r))
     if "cache_ms" in h and "ground_ms" in h:
         lines.append(
             f"- Cache hit **{h['cache_ms']:.1f} ms** per article; grounding a 20,000-character "

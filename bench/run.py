@@ -3,7 +3,13 @@
     .venv/bin/python bench/run.py              # everything, all seed articles (~90 min on 2 cores)
     .venv/bin/python bench/run.py --quick      # 2 articles, smaller samples (~35 min)
     .venv/bin/python bench/run.py --articles 3 --sections main,cache,grounding
+    .venv/bin/python bench/run.py --sections main,strategies --merge  # the default's goals
     .venv/bin/python bench/run.py --report-only  # re-render from bench/results.json
+
+"The default" is the library's configured default strategy (bench.core.DEFAULT_STRATEGY);
+section strategies measures it beside `article` (one request per article) and `select` (the
+model picks the sentences to ask about) in the same run, plus `sentences` with
+--with-sentences (slow) and `kinds` unless --no-kinds.
 
 Writes bench/results.json (every figure), bench/RESULTS.md and docs/bench.md. Everything
 runs on 127.0.0.1: a llama.cpp server started here (it dies with this process), a
@@ -25,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import machine
-from bench.core import GOLD, REPO, Bench, seed_articles
+from bench.core import DEFAULT_STRATEGY, GOLD, REPO, Bench, seed_articles
 
 RESULTS_JSON = REPO / "bench" / "results.json"
 RESULTS_MD = REPO / "bench" / "RESULTS.md"
@@ -52,7 +58,7 @@ def section_main(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespace
     from bench.tokens import article_tokens
     from summarizer.schema import Result
 
-    s = b.summarizer(b.config(strategy="sentences", cache="refresh"))
+    s = b.summarizer(b.config(strategy=DEFAULT_STRATEGY, cache="refresh"))
     rows = []
     state["main"] = {}
     for article_id, text in arts:
@@ -110,6 +116,7 @@ def section_main(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespace
     total_replay = sum(r["replay_s"] for r in rows)
     total_upstream = sum(r["upstream_s"] for r in rows)
     return {
+        "strategy": DEFAULT_STRATEGY,
         "rows": rows,
         "articles": len(rows),
         "wall_s_per_article": round(total_wall / len(rows), 2),
@@ -129,13 +136,13 @@ def section_cache(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespac
     from summarizer.config import default_cache_dir
 
     quiet(args, "cache hits")
-    update: dict[str, Any] = {"strategy": "sentences", "cache": "use"}
+    update: dict[str, Any] = {"strategy": DEFAULT_STRATEGY, "cache": "use"}
     if "main" not in state:
         update["cache_dir"] = default_cache_dir()
     s = b.summarizer(b.config(**update))
     out = cache_hits(s, arts, args.timeit_runs)
     s.close()
-    return out
+    return {"strategy": DEFAULT_STRATEGY, **out}
 
 
 def section_grounding(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespace,
@@ -265,23 +272,34 @@ def _totals(rows: list[dict[str, Any]], key: str = "wall_s") -> dict[str, Any]:
 
 def section_strategies(b: Bench, arts: list[tuple[str, str]], args: argparse.Namespace,
                        state: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The default against the one-request `article` strategy and the variants, all measured
+    in this run (the default's figures come from section main when it ran, else it runs
+    here), so the ratios the report checks compare like with like."""
     from bench.strategies import kinds_prompt
 
     ids = [i for i, _ in arts]
-    out: dict[str, Any] = {}
-    if "main" in state:
-        rows = state["results"]["main"]["rows"]
+    out: dict[str, Any] = {"default": DEFAULT_STRATEGY}
+
+    def measure(name: str) -> None:
+        rows, preds = _strategy_run(b, arts, args, name, name)
+        out[name] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
+
+    main = state["results"].get("main") or {}
+    if "main" in state and "rows" in main:
+        rows = main["rows"]
         preds = {i: state["main"][i]["result"].summary for i in ids if i in state["main"]}
-        out["sentences"] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
-        out["sentences"]["rows"] = None  # already in the main section
-    elif "sentences_strategy" in state:
-        out["sentences"] = state["sentences_strategy"]
-    rows, preds = _strategy_run(b, arts, args, "article", "article")
-    out["article"] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
+        out[DEFAULT_STRATEGY] = {**_totals(rows), "score": _scored(preds, ids), "rows": None}
+        # rows: None, they are in the main section
+    else:
+        measure(DEFAULT_STRATEGY)
+    for name in ("article", "select"):
+        if name != DEFAULT_STRATEGY:
+            measure(name)
+    if args.with_sentences and DEFAULT_STRATEGY != "sentences":
+        measure("sentences")
     if not args.no_kinds:
         with kinds_prompt():
-            rows, preds = _strategy_run(b, arts, args, "kinds", "kinds")
-        out["kinds"] = {**_totals(rows), "score": _scored(preds, ids), "rows": rows}
+            measure("kinds")
     return out
 
 
@@ -333,7 +351,7 @@ def section_concurrency(b: Bench, arts: list[tuple[str, str]], args: argparse.Na
     from bench import concurrency
 
     work = concurrency.leads(seed_articles(), args.concurrency_work)
-    cfg = b.config(strategy="sentences", cache="refresh")
+    cfg = b.config(strategy=DEFAULT_STRATEGY, cache="refresh")
     cores = machine.cores()
     single: dict[str, Any] = {}
     for n in args.concurrency:
@@ -387,6 +405,7 @@ def section_concurrency(b: Bench, arts: list[tuple[str, str]], args: argparse.Na
         for srv in servers:
             srv.stop()
     return {
+        "strategy": DEFAULT_STRATEGY,
         "work": [{"id": i, "chars": len(t)} for i, t in work],
         "one_server": single,
         "n_servers": multi,
@@ -421,6 +440,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated subset of {','.join(SECTIONS)}",
     )
     p.add_argument("--no-kinds", action="store_true", help="skip the one-call-per-kind strategy")
+    p.add_argument(
+        "--with-sentences",
+        action="store_true",
+        help="also measure the one-question-per-sentence strategy (~220 s per article)",
+    )
     p.add_argument(
         "--kinds", action="store_true", help="run the per-kind strategy even with --quick"
     )
@@ -506,11 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         results["section_seconds"] = {
             k: v for k, v in old.get("section_seconds", {}).items() if k in kept
         }
+    results["default_strategy"] = DEFAULT_STRATEGY
     state: dict[str, Any] = {"results": results}
-    if args.merge and RESULTS_JSON.exists():
-        previous = (old.get("strategies") or {}).get("sentences")
-        if previous and "main" not in args.sections:
-            state["sentences_strategy"] = previous  # section 1's run, kept
     log(f"{results['machine']['cores']} cores, {results['machine']['cpu']}; "
         f"{len(arts)} articles; sections {args.sections}")  # fmt: skip
     b = Bench(log=log)

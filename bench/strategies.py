@@ -1,9 +1,9 @@
-"""A third strategy, only for the benchmark: one call per kind of item.
+"""Strategies only for the benchmark, registered through the library's public seam
+(`summarizer.strategies.register`), to show what the library's own ones cost and buy.
 
-"article" asks for everything in one call; "sentences" asks about every candidate
-sentence. "kinds" sits between: an overview, then one call for all meetings, one for all
-agreements, one for all disputes. It is registered through the library's public strategy
-seam (`summarizer.strategies.register`) and reuses its prompts and response models; the
+"kinds" sits between "article" (everything in one call) and the per-sentence or
+per-sentence `select`: an overview, then one call for all meetings, one for all
+agreements, one for all disputes. It reuses the library's prompts and response models; the
 task prompt and the list models (which, unlike the per-sentence ones, may be empty) live
 here. A Summarizer configured with strategy="kinds" runs it while `kinds_prompt()` is active.
 """

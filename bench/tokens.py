@@ -34,6 +34,8 @@ TASK_STARTS = {
     "classify": "Question about sentence",
     "items": "Sentence [",
     "article": "Go through the article",
+    "select": "Which sentences report",
+    "check": "Check one ",
 }
 
 
