@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiolimiter import AsyncLimiter
 
+from summarizer import strategies
 from summarizer.display import plural
 from summarizer.errors import (
     CacheError,
@@ -37,6 +38,7 @@ from summarizer.inputs import Article, InputProblem, Inputs, Source
 from summarizer.llm import KeyRefused
 from summarizer.pipeline import Asked, Summarizer
 from summarizer.schema import Result
+from summarizer.tokens import TokenCounter, prompt_counter
 from summarizer.writers import LineLog, done_ids, errors_path, forget_errors, repair_tail
 
 DEFAULT_CONCURRENCY = 4
@@ -78,8 +80,14 @@ class Estimate:
 
     articles: int = 0
     skipped: int = 0
-    prompt_tokens: int = 0
-    cost: float | None = None  # prompt side only: the answer's length is unknown beforehand
+    requests: int = 0  # asked whatever the model answers: exact
+    expected_requests: int = 0  # asked after an expected answer: estimated (see `assumes`)
+    prompt_tokens: int = 0  # of every request, the expected ones included
+    expected_prompt_tokens: int = 0  # the part in expected requests
+    output_tokens: int = 0  # every request's answer budget (max_tokens) summed: an upper bound
+    tokenizer: str = ""  # how prompt tokens were counted
+    assumes: str = ""  # what the strategy expects the model to answer
+    cost: float | None = None  # USD for the prompts and the whole output budget: an upper bound
     problems: list[InputProblem] = field(default_factory=list)
 
 
@@ -159,22 +167,41 @@ def pending(inputs: Inputs, out: Path) -> tuple[list[Source], list[InputProblem]
     return sources, problems, skipped
 
 
-def estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> Estimate:
-    """Read every pending article and count its prompt tokens; sends nothing to the model."""
+def estimate(
+    inputs: Inputs, summarizer: Summarizer, out: Path, counter: TokenCounter | None = None
+) -> Estimate:
+    """Read every pending article and count the requests its strategy would make and their
+    tokens (`counter`, by default the model's tokenizer where at hand); sends nothing."""
+    config = summarizer.config
+    counter = counter or prompt_counter(config)
     sources, problems, skipped = pending(inputs, out)
-    result = Estimate(skipped=skipped, problems=problems)
+    result = Estimate(
+        skipped=skipped,
+        problems=problems,
+        tokenizer=counter.tokenizer,
+        assumes=strategies.expectation(config.strategy).assumes,
+    )
     for source in sources:
         item = source.read()
         if isinstance(item, InputProblem):
             result.problems.append(item)
             continue
-        try:
-            result.prompt_tokens += summarizer.estimate_prompt_tokens(item.text)
+        try:  # built in full first: an article that fails adds nothing
+            requests = list(summarizer.expected_requests(item.text))
         except InputError as exc:
             result.problems.append(InputProblem(source.id, source.origin, exc.reason))
             continue
         result.articles += 1
-    result.cost = cost_usd(result.prompt_tokens, 0, summarizer.config.price_per_mtok)
+        for request, expected in requests:
+            tokens = counter.count(request.messages)
+            result.prompt_tokens += tokens
+            result.output_tokens += request.ask.max_tokens
+            if expected:
+                result.expected_requests += 1
+                result.expected_prompt_tokens += tokens
+            else:
+                result.requests += 1
+    result.cost = cost_usd(result.prompt_tokens, result.output_tokens, config.price_per_mtok)
     return result
 
 

@@ -90,8 +90,9 @@ def run(
         bool,
         typer.Option(
             "--dry-run",
-            help="Count articles and estimate prompt tokens (and cost); call no model. Exit "
-            "code 2 when a named input does not exist or no input is usable.",
+            help="Count the requests each article's strategy would make, their prompt tokens "
+            "(the model's tokenizer where at hand) and output budget (and cost); call no model. "
+            "Exit code 2 when a named input does not exist or no input is usable.",
         ),
     ] = False,
     quiet: Quiet = False,
@@ -237,15 +238,24 @@ def run(
 
 def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: list[str]) -> None:
     plan = estimate(inputs, summarizer, out)
+    requests = plural(plan.requests + plan.expected_requests, "request")
+    if plan.expected_requests:
+        requests += f" ({plan.requests:,} certain, ~{plan.expected_requests:,} expected)"
     line = (
-        f"dry run: {plural(plan.articles, 'article')} to summarise, "
-        f"~{plan.prompt_tokens:,} prompt tokens"
+        f"dry run: {plural(plan.articles, 'article')} to summarise, {requests}, "
+        f"{plan.prompt_tokens:,} prompt tokens, at most {plan.output_tokens:,} output tokens"
     )
     if plan.cost is not None:
-        line += f" (~${plan.cost:.4f} for the prompts)"
+        line += f", at most ~${plan.cost:.4f}"
     if plan.skipped:
         line += f"; {plan.skipped:,} already in {out}"
     typer.echo(line)
+    typer.echo(f"prompt tokens {plan.tokenizer}")
+    if plan.expected_requests:
+        typer.echo(
+            f"expected requests assume {plan.assumes} (an estimate; "
+            f"{plan.expected_prompt_tokens:,} of the prompt tokens)"
+        )
     for problem in plan.problems:
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
     # A dry run checks the command before anything is paid for: a path that does not exist,

@@ -12,7 +12,8 @@ import atexit
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Generator
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -204,11 +205,23 @@ class Summarizer:
         key = reuse.request_key(self.config, messages, ask.model, ask.max_tokens)
         return Pending(messages, ask, extraction_context(article.sentences), key)
 
-    def estimate_prompt_tokens(self, text: str) -> int:
-        """Prompt tokens of an article's first request, without calling the model (--dry-run)."""
+    def expected_requests(self, text: str) -> Iterator[tuple[Pending, bool]]:
+        """Every request a run of the article would send, built as a run builds them, with
+        the plan answered by its strategy's `Expectation` instead of a model (--dry-run).
+        The flag marks a request asked only because of an expected answer: an estimate."""
         article = self.article(text)
-        first = next(strategies.get(self.config.strategy)(self.chunks(article)))
-        return sum(estimate_tokens(m["content"]) for m in self.request(article, first).messages)
+        expect = strategies.expectation(self.config.strategy)
+        plan = strategies.get(self.config.strategy)(self.chunks(article))
+        asked: Counter[str] = Counter()
+        reply: BaseModel | None = None
+        while True:
+            try:
+                ask = plan.send(reply)
+            except StopIteration:
+                return
+            yield self.request(article, ask), ask.task in expect.follow_ups
+            reply = expect.answer(ask, asked[ask.task])
+            asked[ask.task] += 1
 
     def _steps(self, article: Article, tally: _Tally, on_asked: OnAsked | None = None) -> Steps:
         """Run the plan, answering from the cache where possible; yield what must be asked.
