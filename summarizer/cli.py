@@ -240,7 +240,7 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
     plan = estimate(inputs, summarizer, out)
     requests = plural(plan.requests + plan.expected_requests, "request")
     if plan.expected_requests:
-        requests += f" ({plan.requests:,} certain, ~{plan.expected_requests:,} expected)"
+        requests += f" ({plan.requests:,} exact, ~{plan.expected_requests:,} estimated)"
     line = (
         f"dry run: {plural(plan.articles, 'article')} to summarise, {requests}, "
         f"{plan.prompt_tokens:,} prompt tokens, at most {plan.output_tokens:,} output tokens"
@@ -253,8 +253,8 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
     typer.echo(f"prompt tokens {plan.tokenizer}")
     if plan.expected_requests:
         typer.echo(
-            f"expected requests assume {plan.assumes} (an estimate; "
-            f"{plan.expected_prompt_tokens:,} of the prompt tokens)"
+            f"estimated requests assume {plan.assumes} "
+            f"({plan.expected_prompt_tokens:,} of the prompt tokens)"
         )
     for problem in plan.problems:
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")

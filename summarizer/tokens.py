@@ -58,9 +58,13 @@ def tokenizer_counter(
 def gguf_counter(path: Path) -> TokenCounter:
     """The model file's own tokenizer and chat template (its vocabulary only: a second or so)."""
     import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    # verbose=False still lets a context warning through to the terminal; this is how
+    # llama-cpp-python itself silences a load.
+    with suppress_stdout_stderr(disable=False):
+        vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
 
     def text(token: int) -> str:
         return "" if token == -1 else vocab.detokenize([token], special=True).decode()

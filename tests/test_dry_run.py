@@ -1,0 +1,111 @@
+"""`summarizer run --dry-run`: every request a strategy would make, counted without a model.
+
+Through the real command against the loopback stub, which must receive nothing; the token
+counting itself with a given tokenize function, since a real GGUF is not part of the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from summarizer.chunking import split_sentences
+from summarizer.config import Config
+from summarizer.pipeline import Summarizer
+from summarizer.tokens import plain_text, prompt_counter, tokenizer_counter
+from summarizer.windows import EXPECTED_ITEMS_PER_WINDOW, windows
+from tests.stub_server import StubServer
+from tests.support import invoke, write_config
+
+LONG = "\n".join(
+    f"On day {n} the foreign minister of country {n} met the envoy of country {n + 1} in the "
+    f"capital and both sides said the talks about trade, energy and security went well."
+    for n in range(1, 31)
+)
+
+
+def dry_run(config: Path, folder: Path, text: str) -> str:
+    folder.mkdir()
+    (folder / "long.txt").write_text(text, encoding="utf-8")
+    result = invoke(config, str(folder), "--out", str(folder.parent / "out.jsonl"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert not (folder.parent / "out.jsonl").exists()
+    return result.stdout
+
+
+def test_windows_counts_each_window_and_its_expected_checks(
+    stub: StubServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "w.toml", stub, strategy="windows")
+    found = len(windows(split_sentences(LONG), set()))
+    assert found >= 3  # the article spans several windows
+    checks = EXPECTED_ITEMS_PER_WINDOW * found
+    out = dry_run(config, tmp_path / "in", LONG)
+    assert stub.requests == []
+    # an overview and one request per window, exact; the checks, estimated
+    total = 1 + found + checks
+    assert f"{total} requests ({1 + found} exact, ~{checks} estimated)" in out
+    assert f"estimated requests assume {EXPECTED_ITEMS_PER_WINDOW} candidate items a window" in out
+    assert "prompt tokens estimated at about 3.5 characters a token (the endpoint is remote" in out
+
+
+def test_article_strategy_is_one_exact_request_per_chunk(stub: StubServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a.toml", stub, context_tokens=2048)
+    with Summarizer(Config.load(config)) as summarizer:
+        chunks = summarizer.chunks(summarizer.article(LONG))
+    assert len(chunks) > 1
+    out = dry_run(config, tmp_path / "in", LONG)
+    assert stub.requests == []
+    assert f"1 article to summarise, {len(chunks)} requests, " in out
+    assert "estimated requests" not in out
+
+
+def test_cost_is_the_prompts_plus_the_whole_output_budget(stub: StubServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "p.toml", stub, price_per_mtok=[1.0, 10.0])
+    out = dry_run(config, tmp_path / "in", LONG)
+    found = re.search(
+        r"([\d,]+) prompt tokens, at most ([\d,]+) output tokens, at most ~\$(\S+)", out
+    )
+    assert found, out
+    prompt, output = (int(found.group(i).replace(",", "")) for i in (1, 2))
+    assert prompt > 0 and output > 0
+    assert float(found.group(3)) == pytest.approx((prompt + 10 * output) / 1e6, abs=1e-4)
+
+
+def test_embedded_model_not_assembled_is_estimated_and_never_assembled(tmp_path: Path) -> None:
+    config = tmp_path / "embedded.toml"
+    config.write_text('strategy = "article"\n')
+    out = dry_run(config, tmp_path / "in", LONG)
+    assert "1 article to summarise, 1 request, " in out
+    assert "3.5 characters a token (the model file is not assembled yet" in out
+    assert not (tmp_path / "cache" / "models").exists()
+
+
+def test_a_model_file_that_is_no_gguf_falls_back_with_its_reason(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a model")
+    counter = prompt_counter(Config(model=str(bogus), cache_dir=tmp_path / "cache"))
+    assert not counter.exact
+    assert "is not a GGUF model file" in counter.tokenizer
+    messages = [{"role": "user", "content": "x" * 35}]
+    assert counter.count(messages) == 11  # 35 characters at 3.5 a token, rounded up
+
+
+def test_a_tokenizer_counts_the_rendered_prompt() -> None:
+    seen: list[bytes] = []
+
+    def tokenize(data: bytes) -> list[int]:
+        seen.append(data)
+        return list(range(len(data.split())))
+
+    counter = tokenizer_counter(tokenize, plain_text, "words.gguf")
+    messages = [
+        {"role": "system", "content": "You extract meetings."},
+        {"role": "user", "content": "Leaders met in Caracas on Monday."},
+    ]
+    assert counter.exact
+    assert counter.tokenizer == "counted with the tokenizer of words.gguf"
+    assert counter.count(messages) == 9
+    assert seen == [b"You extract meetings.\nLeaders met in Caracas on Monday."]
