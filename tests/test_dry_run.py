@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from summarizer.chunking import split_sentences
-from summarizer.config import Config
+from summarizer.config import DEFAULT_EMBEDDED_MODEL, Config, default_cache_dir
+from summarizer.gguf import assembled_path
 from summarizer.pipeline import Summarizer
-from summarizer.tokens import plain_text, prompt_counter, tokenizer_counter
+from summarizer.tokens import gguf_counter, plain_text, prompt_counter, tokenizer_counter
 from summarizer.windows import EXPECTED_ITEMS_PER_WINDOW, windows
 from tests.stub_server import StubServer
 from tests.support import invoke, write_config
@@ -109,3 +110,18 @@ def test_a_tokenizer_counts_the_rendered_prompt() -> None:
     assert counter.tokenizer == "counted with the tokenizer of words.gguf"
     assert counter.count(messages) == 9
     assert seen == [b"You extract meetings.\nLeaders met in Caracas on Monday."]
+
+
+def test_the_model_files_own_tokenizer_counts_the_chat_template(tmp_path: Path) -> None:
+    """With the default model already assembled on this machine (never assembled here)."""
+    path = assembled_path(DEFAULT_EMBEDDED_MODEL, default_cache_dir())
+    if path is None:
+        pytest.skip("the default model file is not assembled on this machine")
+    counter = gguf_counter(path)
+    messages = [{"role": "user", "content": "Leaders met in Caracas on Monday."}]
+    assert counter.exact
+    assert counter.tokenizer == f"counted with the tokenizer of {path.name}"
+    # the template's role markers count: more than the words' own tokens
+    assert counter.count(messages) > tokenizer_counter(
+        lambda data: data.split(), plain_text, "words"
+    ).count(messages)
