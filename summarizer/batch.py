@@ -80,6 +80,7 @@ class Estimate:
 
     articles: int = 0
     skipped: int = 0
+    kept: int = 0  # finished results in the cache: nothing to send
     requests: int = 0  # asked whatever the model answers: exact
     expected_requests: int = 0  # asked after an expected answer: estimated (see `assumes`)
     prompt_tokens: int = 0  # of every request, the expected ones included
@@ -186,8 +187,12 @@ def estimate(
         if isinstance(item, InputProblem):
             result.problems.append(item)
             continue
+        about = {"id": item.id, "title": item.title, "published": item.published}
+        if summarizer.is_kept(item.text, **about):
+            result.kept += 1  # its result is in the cache: a run sends nothing for it
+            continue
         try:  # built in full first: an article that fails adds nothing
-            requests = list(summarizer.expected_requests(item.text))
+            requests = list(summarizer.expected_requests(item.text, **about))
         except InputError as exc:
             result.problems.append(InputProblem(source.id, source.origin, exc.reason))
             continue

@@ -249,6 +249,8 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
         line += f", at most ~${plan.cost:.4f}"
     if plan.skipped:
         line += f"; {plan.skipped:,} already in {out}"
+    if plan.kept:
+        line += f"; {plan.kept:,} more answered in the cache (free)"
     typer.echo(line)
     typer.echo(f"prompt tokens {plan.tokenizer}")
     if plan.expected_requests:

@@ -205,11 +205,18 @@ class Summarizer:
         key = reuse.request_key(self.config, messages, ask.model, ask.max_tokens)
         return Pending(messages, ask, extraction_context(article.sentences), key)
 
-    def expected_requests(self, text: str) -> Iterator[tuple[Pending, bool]]:
+    def expected_requests(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        title: str | None = None,
+        published: dt.date | str | None = None,
+    ) -> Iterator[tuple[Pending, bool]]:
         """Every request a run of the article would send, built as a run builds them, with
         the plan answered by its strategy's `Expectation` instead of a model (--dry-run).
         The flag marks a request asked only because of an expected answer: an estimate."""
-        article = self.article(text)
+        article = self.article(text, id, title, published)
         expect = strategies.expectation(self.config.strategy)
         plan = strategies.get(self.config.strategy)(self.chunks(article))
         asked: Counter[str] = Counter()

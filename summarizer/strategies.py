@@ -222,8 +222,8 @@ REPORTING_SHARE = 0.5
 
 
 def expect_sentences(ask: Ask, i: int) -> BaseModel | None:
-    """A stand-in answer for `sentences`: every REPORTING_SHARE-th cue sentence reports a
-    meeting (so its items request is counted), the others nothing."""
+    """A stand-in answer for `sentences`: REPORTING_SHARE of the cue sentences, spread
+    evenly, report a meeting (so their items requests are counted), the others nothing."""
     if ask.task == "classify":
         reports = int((i + 1) * REPORTING_SHARE) > int(i * REPORTING_SHARE)
         return SentenceReport.model_construct(reports="meeting" if reports else "nothing")

@@ -17,8 +17,9 @@ from summarizer.gguf import assembled_path
 from summarizer.pipeline import Summarizer
 from summarizer.tokens import gguf_counter, plain_text, prompt_counter, tokenizer_counter
 from summarizer.windows import EXPECTED_ITEMS_PER_WINDOW, windows
-from tests.stub_server import StubServer
-from tests.support import invoke, write_config
+from tests.conftest import article_reply
+from tests.stub_server import Reply, StubServer
+from tests.support import invoke, write_config, write_stories
 
 LONG = "\n".join(
     f"On day {n} the foreign minister of country {n} met the envoy of country {n + 1} in the "
@@ -125,3 +126,18 @@ def test_the_model_files_own_tokenizer_counts_the_chat_template(tmp_path: Path) 
     assert counter.count(messages) > tokenizer_counter(
         lambda data: data.split(), plain_text, "words"
     ).count(messages)
+
+
+def test_articles_answered_in_the_cache_cost_nothing(stub: StubServer, tmp_path: Path) -> None:
+    stub.default = lambda request: Reply(article_reply())
+    config = write_config(tmp_path / "c.toml", stub)
+    write_stories(tmp_path / "in", 3)
+    first = tmp_path / "first.jsonl"
+    assert invoke(config, str(tmp_path / "in"), "--out", str(first)).exit_code == 0
+    write_stories(tmp_path / "in", 1, first=3)  # one new article
+    sent = len(stub.requests)
+    result = invoke(config, str(tmp_path / "in"), "--out", str(tmp_path / "o.jsonl"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert len(stub.requests) == sent
+    assert "dry run: 1 article to summarise, 1 request, " in result.stdout
+    assert "; 3 more answered in the cache (free)" in result.stdout
