@@ -262,7 +262,7 @@ def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: 
         typer.echo(f"unusable: {problem.id} ({problem.source}): {problem.reason}")
     # A dry run checks the command before anything is paid for: a path that does not exist,
     # or nothing usable at all, is a usage error.
-    if missing or (plan.problems and not plan.articles):
+    if missing or (plan.problems and not plan.articles and not plan.kept):
         raise typer.Exit(EXIT_USAGE)
 
 
