@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from summarizer.checking import EXPECTED_ITEMS_PER_CHUNK
 from summarizer.chunking import split_sentences
 from summarizer.config import DEFAULT_EMBEDDED_MODEL, Config, default_cache_dir
 from summarizer.gguf import assembled_path
 from summarizer.pipeline import Summarizer
+from summarizer.selecting import EXPECTED_PICK_EVERY
 from summarizer.tokens import gguf_counter, plain_text, prompt_counter, tokenizer_counter
-from summarizer.windows import EXPECTED_ITEMS_PER_WINDOW, windows
 from tests.conftest import article_reply
 from tests.stub_server import Reply, StubServer
 from tests.support import invoke, write_config, write_stories
@@ -37,20 +38,32 @@ def dry_run(config: Path, folder: Path, text: str) -> str:
     return result.stdout
 
 
-def test_windows_counts_each_window_and_its_expected_checks(
+def test_select_counts_its_exact_requests_and_its_expected_follow_ups(
     stub: StubServer, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path / "w.toml", stub, strategy="windows")
-    found = len(windows(split_sentences(LONG), set()))
-    assert found >= 3  # the article spans several windows
-    checks = EXPECTED_ITEMS_PER_WINDOW * found
+    config = write_config(tmp_path / "s.toml", stub, strategy="select")
+    sentences = split_sentences(LONG)
+    picks = len(sentences[::EXPECTED_PICK_EVERY])
+    assert picks >= 3
     out = dry_run(config, tmp_path / "in", LONG)
     assert stub.requests == []
-    # an overview and one request per window, exact; the checks, estimated
-    total = 1 + found + checks
-    assert f"{total} requests ({1 + found} exact, ~{checks} estimated)" in out
-    assert f"estimated requests assume {EXPECTED_ITEMS_PER_WINDOW} candidate items a window" in out
+    # an overview and one selection, exact; an items request and a check per pick, estimated
+    assert f"{2 + 2 * picks} requests (2 exact, ~{2 * picks} estimated)" in out
+    assert f"estimated requests assume one sentence in {EXPECTED_PICK_EVERY} selected" in out
     assert "prompt tokens estimated at about 3.5 characters a token (the endpoint is remote" in out
+
+
+def test_checked_counts_one_extraction_a_chunk_and_its_expected_checks(
+    stub: StubServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "c.toml", stub, strategy="checked", context_tokens=2048)
+    with Summarizer(Config.load(config)) as summarizer:
+        chunks = len(summarizer.chunks(summarizer.article(LONG)))
+    assert chunks > 1
+    checks = EXPECTED_ITEMS_PER_CHUNK * chunks
+    out = dry_run(config, tmp_path / "in", LONG)
+    assert stub.requests == []
+    assert f"{chunks + checks} requests ({chunks} exact, ~{checks} estimated)" in out
 
 
 def test_article_strategy_is_one_exact_request_per_chunk(stub: StubServer, tmp_path: Path) -> None:
