@@ -19,18 +19,16 @@ import datetime as dt
 import json
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiolimiter import AsyncLimiter
 
-from summarizer import strategies
 from summarizer.display import plural
 from summarizer.errors import (
     CacheError,
     ConfigError,
     EndpointError,
-    InputError,
     ModelError,
     SummarizerError,
 )
@@ -38,7 +36,6 @@ from summarizer.inputs import Article, InputProblem, Inputs, Source
 from summarizer.llm import KeyRefused
 from summarizer.pipeline import Asked, Summarizer
 from summarizer.schema import Result
-from summarizer.tokens import TokenCounter, prompt_counter
 from summarizer.writers import LineLog, done_ids, errors_path, forget_errors, repair_tail
 
 DEFAULT_CONCURRENCY = 4
@@ -72,24 +69,6 @@ class BatchReport:
         if self.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_FAILED if self.failed or self.remaining else EXIT_OK
-
-
-@dataclass
-class Estimate:
-    """A dry run's count: what a real run would send, without sending it."""
-
-    articles: int = 0
-    skipped: int = 0
-    kept: int = 0  # finished results in the cache: nothing to send
-    requests: int = 0  # asked whatever the model answers: exact
-    expected_requests: int = 0  # asked after an expected answer: estimated (see `assumes`)
-    prompt_tokens: int = 0  # of every request, the expected ones included
-    expected_prompt_tokens: int = 0  # the part in expected requests
-    output_tokens: int = 0  # every request's answer budget (max_tokens) summed: an upper bound
-    tokenizer: str = ""  # how prompt tokens were counted
-    assumes: str = ""  # what the strategy expects the model to answer
-    cost: float | None = None  # USD for the prompts and the whole output budget: an upper bound
-    problems: list[InputProblem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -166,48 +145,6 @@ def pending(inputs: Inputs, out: Path) -> tuple[list[Source], list[InputProblem]
     problems = [p for p in inputs.problems if p.id not in done]
     skipped = len(inputs.sources) + len(inputs.problems) - len(sources) - len(problems)
     return sources, problems, skipped
-
-
-def estimate(
-    inputs: Inputs, summarizer: Summarizer, out: Path, counter: TokenCounter | None = None
-) -> Estimate:
-    """Read every pending article and count the requests its strategy would make and their
-    tokens (`counter`, by default the model's tokenizer where at hand); sends nothing."""
-    config = summarizer.config
-    counter = counter or prompt_counter(config)
-    sources, problems, skipped = pending(inputs, out)
-    result = Estimate(
-        skipped=skipped,
-        problems=problems,
-        tokenizer=counter.tokenizer,
-        assumes=strategies.expectation(config.strategy).assumes,
-    )
-    for source in sources:
-        item = source.read()
-        if isinstance(item, InputProblem):
-            result.problems.append(item)
-            continue
-        about = {"id": item.id, "title": item.title, "published": item.published}
-        if summarizer.is_kept(item.text, **about):
-            result.kept += 1  # its result is in the cache: a run sends nothing for it
-            continue
-        try:  # built in full first: an article that fails adds nothing
-            requests = list(summarizer.expected_requests(item.text, **about))
-        except InputError as exc:
-            result.problems.append(InputProblem(source.id, source.origin, exc.reason))
-            continue
-        result.articles += 1
-        for request, expected in requests:
-            tokens = counter.count(request.messages)
-            result.prompt_tokens += tokens
-            result.output_tokens += request.ask.max_tokens
-            if expected:
-                result.expected_requests += 1
-                result.expected_prompt_tokens += tokens
-            else:
-                result.requests += 1
-    result.cost = cost_usd(result.prompt_tokens, result.output_tokens, config.price_per_mtok)
-    return result
 
 
 def local_engine(run: Run, sources: list[Source]) -> None:

@@ -17,7 +17,6 @@ from rich.console import Console
 from summarizer import ray_engine, strategies
 from summarizer.batch import (
     DEFAULT_CONCURRENCY,
-    estimate,
     local_engine,
     run_batch,
 )
@@ -25,6 +24,7 @@ from summarizer.batch_cli import batch_app
 from summarizer.config import Config
 from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.display import plural
+from summarizer.dry_run import estimate
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.eval.cli import eval_command
 from summarizer.export import article_records
