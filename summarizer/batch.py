@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiolimiter import AsyncLimiter
@@ -29,7 +29,6 @@ from summarizer.errors import (
     CacheError,
     ConfigError,
     EndpointError,
-    InputError,
     ModelError,
     SummarizerError,
 )
@@ -70,17 +69,6 @@ class BatchReport:
         if self.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_FAILED if self.failed or self.remaining else EXIT_OK
-
-
-@dataclass
-class Estimate:
-    """A dry run's count: what a real run would send, without sending it."""
-
-    articles: int = 0
-    skipped: int = 0
-    prompt_tokens: int = 0
-    cost: float | None = None  # prompt side only: the answer's length is unknown beforehand
-    problems: list[InputProblem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -157,25 +145,6 @@ def pending(inputs: Inputs, out: Path) -> tuple[list[Source], list[InputProblem]
     problems = [p for p in inputs.problems if p.id not in done]
     skipped = len(inputs.sources) + len(inputs.problems) - len(sources) - len(problems)
     return sources, problems, skipped
-
-
-def estimate(inputs: Inputs, summarizer: Summarizer, out: Path) -> Estimate:
-    """Read every pending article and count its prompt tokens; sends nothing to the model."""
-    sources, problems, skipped = pending(inputs, out)
-    result = Estimate(skipped=skipped, problems=problems)
-    for source in sources:
-        item = source.read()
-        if isinstance(item, InputProblem):
-            result.problems.append(item)
-            continue
-        try:
-            result.prompt_tokens += summarizer.estimate_prompt_tokens(item.text)
-        except InputError as exc:
-            result.problems.append(InputProblem(source.id, source.origin, exc.reason))
-            continue
-        result.articles += 1
-    result.cost = cost_usd(result.prompt_tokens, 0, summarizer.config.price_per_mtok)
-    return result
 
 
 def local_engine(run: Run, sources: list[Source]) -> None:

@@ -18,7 +18,6 @@ from rich.console import Console
 from summarizer import ray_engine, strategies
 from summarizer.batch import (
     DEFAULT_CONCURRENCY,
-    estimate,
     local_engine,
     run_batch,
 )
@@ -26,6 +25,7 @@ from summarizer.batch_cli import batch_app
 from summarizer.config import Config
 from summarizer.corpus_cli import merge_command, timeline_command
 from summarizer.display import plural
+from summarizer.dry_run import estimate
 from summarizer.errors import ConfigError, SummarizerError
 from summarizer.escape import terminal
 from summarizer.eval.cli import eval_command
@@ -93,8 +93,9 @@ def run(
         bool,
         typer.Option(
             "--dry-run",
-            help="Count articles and estimate prompt tokens (and cost); call no model. Exit "
-            "code 2 when a named input does not exist or no input is usable.",
+            help="Count the requests each article's strategy would make, their prompt tokens "
+            "(the model's tokenizer where at hand) and output budget (and cost); call no model. "
+            "Exit code 2 when a named input does not exist or no input is usable.",
         ),
     ] = False,
     quiet: Quiet = False,
@@ -242,20 +243,31 @@ def run(
 
 def _print_estimate(inputs: Inputs, summarizer: Summarizer, out: Path, missing: list[str]) -> None:
     plan = estimate(inputs, summarizer, out)
+    requests = plural(plan.requests + plan.expected_requests, "request")
+    if plan.expected_requests:
+        requests += f" ({plan.requests:,} exact, ~{plan.expected_requests:,} estimated)"
     line = (
-        f"dry run: {plural(plan.articles, 'article')} to summarise, "
-        f"~{plan.prompt_tokens:,} prompt tokens"
+        f"dry run: {plural(plan.articles, 'article')} to summarise, {requests}, "
+        f"{plan.prompt_tokens:,} prompt tokens, at most {plan.output_tokens:,} output tokens"
     )
     if plan.cost is not None:
-        line += f" (~${plan.cost:.4f} for the prompts)"
+        line += f", at most ~${plan.cost:.4f}"
     if plan.skipped:
         line += f"; {plan.skipped:,} already in {out}"
+    if plan.kept:
+        line += f"; {plan.kept:,} more answered in the cache (free)"
     typer.echo(terminal(line))
+    typer.echo(f"prompt tokens {plan.tokenizer}")
+    if plan.expected_requests:
+        typer.echo(
+            f"estimated requests assume {plan.assumes} "
+            f"({plan.expected_prompt_tokens:,} of the prompt tokens)"
+        )
     for problem in plan.problems:
         typer.echo(terminal(f"unusable: {problem.id} ({problem.source}): {problem.reason}"))
     # A dry run checks the command before anything is paid for: a path that does not exist,
     # or nothing usable at all, is a usage error.
-    if missing or (plan.problems and not plan.articles):
+    if missing or (plan.problems and not plan.articles and not plan.kept):
         raise typer.Exit(EXIT_USAGE)
 
 

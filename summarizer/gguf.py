@@ -211,14 +211,21 @@ def model_or_file(name_or_path: str) -> EmbeddedModel | Path:
 
 def model_path(name_or_path: str, cache_dir: Path) -> Path:
     """The GGUF file for an embedded model name (assembled into the cache once) or a path."""
+    ready = assembled_path(name_or_path, cache_dir)
+    if ready is not None:
+        return ready
+    return assemble(assembly_spec(MODELS[name_or_path]), cache_dir / "models")
+
+
+def assembled_path(name_or_path: str, cache_dir: Path) -> Path | None:
+    """The GGUF file if it can be read now (a path, or a name assembled before); None when a
+    name would have to be assembled first. Never assembles: a dry run must cost nothing."""
     model = model_or_file(name_or_path)
     if isinstance(model, Path):
         return model
     target = cache_dir / "models" / model.file_name
     # Once verified, the parts are not even looked up: a start costs one stat and one read.
-    if _verified(target, model.sha256, model.size):
-        return target
-    return assemble(assembly_spec(model), target.parent)
+    return target if _verified(target, model.sha256, model.size) else None
 
 
 def _sidecar(target: Path) -> Path:

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -231,11 +232,30 @@ class Summarizer:
         key = reuse.request_key(self.config, messages, ask.model, ask.max_tokens)
         return Pending(messages, ask, extraction_context(article.sentences), key)
 
-    def estimate_prompt_tokens(self, text: str) -> int:
-        """Prompt tokens of an article's first request, without calling the model (--dry-run)."""
-        article = self.article(text)
-        first = next(strategies.get(self.config.strategy)(self.chunks(article)))
-        return sum(estimate_tokens(m["content"]) for m in self.request(article, first).messages)
+    def expected_requests(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        title: str | None = None,
+        published: dt.date | str | None = None,
+    ) -> Iterator[tuple[Pending, bool]]:
+        """Every request a run of the article would send, built as a run builds them, with
+        the plan answered by its strategy's `Expectation` instead of a model (--dry-run).
+        The flag marks a request asked only because of an expected answer: an estimate."""
+        article = self.article(text, id, title, published)
+        expect = strategies.expectation(self.config.strategy)
+        plan = strategies.get(self.config.strategy)(self.chunks(article))
+        asked: Counter[str] = Counter()
+        reply: BaseModel | None = None
+        while True:
+            try:
+                ask = plan.send(reply)
+            except StopIteration:
+                return
+            yield self.request(article, ask), ask.task in expect.follow_ups
+            reply = expect.answer(ask, asked[ask.task])
+            asked[ask.task] += 1
 
     def _steps(self, article: Article, tally: _Tally, on_asked: OnAsked | None = None) -> Steps:
         """Run the plan, answering from the cache where possible; yield what must be asked.

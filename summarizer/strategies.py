@@ -23,6 +23,13 @@ Adding one takes one file and its registration:
 and its module name added to `MODULES` below, so `strategy = "mine"` (config, environment
 or `--strategy mine`) finds it. Code outside the package (bench/, tests) may call
 `register` directly. A task name `t` reads its prompt from `prompts/task_t.txt`.
+
+`--dry-run` drives a plan without a model: every ask is answered by the strategy's
+`Expectation` (given as `register(name, expect=...)`), a stand-in for what a model usually
+answers. A strategy whose later asks depend on answers (items found, sentences that report
+something) says what it expects and which tasks those asks are, so the dry run counts them
+as estimates; without one, every ask gets an empty answer and only the asks made whatever
+the model answers are counted.
 """
 
 from __future__ import annotations
@@ -30,11 +37,20 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import get_origin
 
 from pydantic import BaseModel
 
 from summarizer.chunking import Sentence
-from summarizer.extraction import FOUND, KIND_WORDS, Extraction, Overview, SentenceReport
+from summarizer.extraction import (
+    FOUND,
+    KIND_WORDS,
+    Actor,
+    CMeeting,
+    Extraction,
+    Overview,
+    SentenceReport,
+)
 from summarizer.prompts import cue_sentences
 
 # Output budgets: generation dominates the cost on a CPU, and a cap stops a looping model.
@@ -61,18 +77,61 @@ class Ask:
 Plan = Generator[Ask, BaseModel | None, Extraction]
 Strategy = Callable[[list[list[Sentence]]], Plan]
 
+
+def empty(model: type[BaseModel]) -> BaseModel:
+    """An answer that finds nothing: every list empty, everything else unset."""
+    return model.model_construct(
+        **{
+            name: [] if get_origin(f.annotation) is list else None
+            for name, f in model.model_fields.items()
+        }
+    )
+
+
+def with_meetings(answer: BaseModel, count: int, ev: int) -> BaseModel:
+    """A stand-in answer carrying `count` meetings of two people, citing sentence `ev`."""
+    who = ["Person One", "Person Two"]
+    meeting = CMeeting.model_construct(
+        who=who, when=None, where=None, status="held", topics=[], outcome=None, ev=[ev]
+    )
+    actors = [Actor.model_construct(name=n, kind="person", role=None, of=None) for n in who]
+    return answer.model_copy(update={"actors": actors, "meetings": [meeting] * count})
+
+
+def nothing_found(ask: Ask, i: int) -> BaseModel:
+    """The stand-in answer of a strategy that registered no expectation."""
+    return empty(ask.model)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a dry run assumes the model answers: estimates, not measurements.
+
+    `answer(ask, i)` is the stand-in answer to the i-th ask (from 0) of the ask's task in
+    one article; `follow_ups` are the tasks asked only because of an earlier answer, whose
+    requests a dry run counts as estimated; `assumes` says what is assumed, for the user.
+    """
+
+    answer: Callable[[Ask, int], BaseModel | None] = nothing_found
+    follow_ups: frozenset[str] = frozenset()
+    assumes: str = ""
+
+
 STRATEGIES: dict[str, Strategy] = {}
+EXPECTATIONS: dict[str, Expectation] = {}
 # Package modules that register strategies of their own, imported on first lookup.
 MODULES: tuple[str, ...] = ("summarizer.checking", "summarizer.selecting")
 
 
-def register(name: str) -> Callable[[Strategy], Strategy]:
-    """Make a strategy selectable as `strategy = name`; a name is registered once."""
+def register(name: str, expect: Expectation | None = None) -> Callable[[Strategy], Strategy]:
+    """Make a strategy selectable as `strategy = name`; a name is registered once. `expect`
+    answers its asks in a dry run (default: every answer finds nothing)."""
 
     def add(plan: Strategy) -> Strategy:
         if STRATEGIES.get(name, plan) is not plan:
             raise ValueError(f"strategy {name!r} is already registered")
         STRATEGIES[name] = plan
+        EXPECTATIONS[name] = expect or Expectation()
         return plan
 
     return add
@@ -91,6 +150,12 @@ def get(name: str) -> Strategy:
     if name not in STRATEGIES:
         raise KeyError(f"unknown strategy {name!r}: use one of {', '.join(known)}")
     return STRATEGIES[name]
+
+
+def expectation(name: str) -> Expectation:
+    """What a dry run assumes the strategy `name`'s model answers."""
+    get(name)
+    return EXPECTATIONS[name]
 
 
 def combined(overview: Overview, parts: list[BaseModel]) -> Extraction:
@@ -146,7 +211,29 @@ def joined(parts: list[Extraction]) -> Extraction:
     return combined(overview, parts)
 
 
-@register("sentences")
+# About half of the cue sentences report something: on the five seeds the `sentences`
+# strategy kept 33 items (bench/RESULTS.md, section 5) from 74 cue sentences, and each
+# items request adds at least one item. An estimate from five English articles.
+REPORTING_SHARE = 0.5
+
+
+def expect_sentences(ask: Ask, i: int) -> BaseModel | None:
+    """A stand-in answer for `sentences`: REPORTING_SHARE of the cue sentences, spread
+    evenly, report a meeting (so their items requests are counted), the others nothing."""
+    if ask.task == "classify":
+        reports = int((i + 1) * REPORTING_SHARE) > int(i * REPORTING_SHARE)
+        return SentenceReport.model_construct(reports="meeting" if reports else "nothing")
+    return empty(ask.model)
+
+
+@register(
+    "sentences",
+    Expectation(
+        expect_sentences,
+        frozenset({"items"}),
+        f"{REPORTING_SHARE:.0%} of the cue sentences report something",
+    ),
+)
 def sentences(chunks: list[list[Sentence]]) -> Plan:
     """An overview, then for each candidate sentence: what does it report, then the details.
 

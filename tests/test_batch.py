@@ -253,8 +253,8 @@ def test_dry_run_sends_nothing(stub: StubServer, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert stub.requests == []
     assert not out.exists()
-    assert "dry run: 3 articles to summarise, ~" in result.stdout
-    assert "for the prompts" in result.stdout
+    assert "dry run: 3 articles to summarise, 3 requests, " in result.stdout
+    assert "output tokens, at most ~$" in result.stdout
     assert "unusable: empty" in result.stdout
 
 
