@@ -59,7 +59,9 @@ def healthy(request: dict[str, Any]) -> Reply:
     if schema == "Extraction":
         return Reply(article_reply())
     if schema == "Overview":
-        return Reply({"title": 1, "dateline": None, "summary": "Maduro met Chernyshenko."})
+        return Reply(
+            {"title": 1, "lang": "en", "dateline": None, "summary": "Maduro met Chernyshenko."}
+        )
     asked = next(filter(None, (_ASKED.search(m["content"]) for m in request["messages"][::-1])))
     n, sentence = int(asked.group(1)), asked.group(2)
     if schema == "SentenceReport":
@@ -159,7 +161,7 @@ def catalogue(quick: bool) -> list[Case]:
         Case("empty objects, article", on_some(const(Reply({}))), strategy="article"),
         Case(
             "blank overview",
-            on_some(const(Reply({"title": None, "dateline": None, "summary": ""}))),
+            on_some(const(Reply({"title": None, "lang": "en", "dateline": None, "summary": ""}))),
         ),
         Case(
             "cut at max_tokens", on_some(const(Reply('{"title": 1, "sum', finish_reason="length")))

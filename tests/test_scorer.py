@@ -41,8 +41,16 @@ def country(name: str) -> Party:
     return Party(name=name, kind="country")
 
 
+# Quotes long enough to state an item: a shorter one never counts as grounded (grounding.py).
+QUOTES = (
+    "The two presidents met at the Kremlin on Thursday.",
+    "They discussed energy, trade and security cooperation.",
+    "Both leaders signed a joint statement after the talks.",
+)
+
+
 def evidence(*grounded: bool) -> list[Evidence]:
-    return [Evidence(quote=f"quote {i}", grounded=g) for i, g in enumerate(grounded or (True,))]
+    return [Evidence(quote=QUOTES[i], grounded=g) for i, g in enumerate(grounded or (True,))]
 
 
 def meeting(*participants: Party, **fields: Any) -> Meeting:
@@ -133,7 +141,7 @@ def test_a_missing_item_costs_recall_and_is_listed() -> None:
     [miss] = report.misses
     assert (miss.problem, miss.kind, miss.article) == ("missed", "meeting", "a")
     assert miss.parties == ["Xi Jinping (China)", "Luiz Inácio Lula da Silva (Brazil)"]
-    assert miss.evidence == ["quote 0"]
+    assert miss.evidence == [QUOTES[0]]
     assert miss.nearest_party_f1 == 0.0
 
 
