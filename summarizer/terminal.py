@@ -164,10 +164,10 @@ def done_lines(id: str, result: Result) -> list[str]:
     lines = [f"ok {id}: {counts} ({how}, {plural(len(info.warnings), 'warning')})"]
     failed = [w for w in info.warnings if FAILED_QUESTION in w]
     if failed and not result.summary.items():
-        asked = info.requests + len(failed)
+        # `requests` counts every attempt billed (re-asks and failed ones too), so it is no
+        # count of questions: only the failures are named.
         lines.append(
-            f"  {id} is empty because {len(failed)} of {plural(asked, 'question')} failed; "
-            f"first: {failed[0]}"
+            f"  {id} is empty because {plural(len(failed), 'question')} failed; first: {failed[0]}"
         )
     return lines
 
