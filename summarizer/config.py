@@ -63,10 +63,11 @@ class Config(BaseSettings):
     api_key: SecretStr | None = None
     mode: Mode = "auto"
     strategy: str = Field(
-        "checked",
-        description="checked: one call per article, then a yes/no check of each item; "
-        "article: one call per article; sentences: ask about each cue-word sentence; or any "
-        "strategy registered in summarizer.strategies",
+        "article",
+        description="article: one call per article (the default, chosen by measurement); "
+        "checked: the same, then a yes/no check of each item; select: the model picks the "
+        "sentences to ask about; sentences: ask about each cue-word sentence; or any strategy "
+        "registered in summarizer.strategies",
     )
     cache_dir: Path = Field(default_factory=default_cache_dir)
     cache: CachePolicy = "use"

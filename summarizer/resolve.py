@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from summarizer import dates
 from summarizer.chunking import Sentence
 from summarizer.extraction import Actor, CAgreement, CDispute, CMeeting, EvidenceRefs, Extraction
-from summarizer.grounding import addressed_to_model, ground
+from summarizer.grounding import addressed_to_model, ground, is_statement
 from summarizer.merge import stands_for
 from summarizer.names import TITLES, acronyms, contained, fold, initials, name_words, stems
 from summarizer.schema import (
@@ -134,7 +134,8 @@ class _Builder:
         found: list[Evidence] = []
         for ref in refs:
             if isinstance(ref, int):
-                if 1 <= ref <= len(sentences):
+                # A byline ("By AFP") or a dateline cited as a sentence states nothing.
+                if 1 <= ref <= len(sentences) and is_statement(sentences[ref - 1].text):
                     s = sentences[ref - 1]
                     found.append(Evidence(quote=s.text, start=s.start, end=s.end, grounded=True))
             elif blank_to_none(ref):

@@ -13,10 +13,6 @@ def _checked(config: Config) -> Config:
     return config.model_copy(update={"strategy": "checked"})
 
 
-def test_checked_is_the_default() -> None:
-    assert Config().strategy == "checked"
-
-
 def test_each_item_is_checked_and_a_no_drops_it(stub: StubServer, stub_config: Config) -> None:
     # The extraction, then the meeting, agreement and dispute questions in that order.
     stub.push(

@@ -336,3 +336,13 @@ def test_a_headline_alone_is_no_evidence(stub: StubServer, stub_config: Config) 
     [meeting] = result.summary.meetings  # kept, but flagged: it is not grounded
     assert not any(e.grounded for e in meeting.evidence)
     assert any("ungrounded meeting" in w for w in result.run.warnings)
+
+
+def test_a_byline_cited_as_a_sentence_is_no_evidence(stub: StubServer, stub_config: Config) -> None:
+    text = ARTICLE.replace("Leaders meet in Caracas\n\n", "Leaders meet in Caracas\nBy AFP\n\n")
+    reply = article_reply()
+    reply["meetings"][0]["ev"] = [2, 3]  # "By AFP", then the sentence that reports the meeting
+    stub.push(Reply(reply))
+    with Summarizer(stub_config) as s:
+        [meeting] = s.summarize(text, id="b1").summary.meetings
+    assert [e.quote[:22] for e in meeting.evidence] == ["Venezuelan President N"]
