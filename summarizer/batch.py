@@ -34,8 +34,9 @@ from summarizer.errors import (
 )
 from summarizer.inputs import Article, InputProblem, Inputs, Source
 from summarizer.llm import KeyRefused
-from summarizer.pipeline import Asked, Summarizer
+from summarizer.pipeline import Summarizer
 from summarizer.schema import Result
+from summarizer.tally import Asked
 from summarizer.writers import LineLog, done_ids, errors_path, forget_errors, repair_tail
 
 DEFAULT_CONCURRENCY = 4
@@ -88,7 +89,7 @@ class Started:
 
 @dataclass(frozen=True)
 class Asking:
-    """An article in flight answered one more question (see `pipeline.Asked`)."""
+    """An article in flight answered one more question (see `tally.Asked`)."""
 
     id: str
     asked: Asked

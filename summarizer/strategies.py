@@ -5,7 +5,7 @@ sentences; one chunk unless the article is long) and *plans* its requests: it yi
 `Ask` (a task prompt, the response model to fill, an output budget, the sentences shown),
 receives the validated answer (or None when an optional ask failed), may decide its next
 ask from it, and finally returns one `Extraction`. An article fails when a `required` ask
-fails or when half or more of its asks do (`pipeline.FAILED_SHARE`). The pipeline does
+fails or when half or more of its asks do (`tally.FAILED_SHARE`). The pipeline does
 everything else: prompts, the cache, the model, retries, resolution, grounding and
 merging; a strategy never sees a client.
 

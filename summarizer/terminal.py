@@ -22,8 +22,8 @@ from summarizer.actors import names_in
 from summarizer.batch import Asking, BatchReport, Event, Failed, Repaired, Started, Succeeded
 from summarizer.display import grounded, plural, what, when, who
 from summarizer.escape import terminal
-from summarizer.pipeline import FAILED_QUESTION, Asked
 from summarizer.schema import KINDS, Result
+from summarizer.tally import FAILED_QUESTION, Asked
 from summarizer.writers import load_results
 
 EXIT_USAGE = 2

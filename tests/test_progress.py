@@ -13,7 +13,8 @@ from rich.console import Console
 from summarizer.batch import Asking, BatchReport, Event, Started, Succeeded, run_batch
 from summarizer.config import Config
 from summarizer.inputs import scan_inputs
-from summarizer.pipeline import Asked, Summarizer
+from summarizer.pipeline import Summarizer
+from summarizer.tally import Asked
 from summarizer.terminal import BatchView
 from tests.stub_server import Reply, StubServer
 from tests.support import invoke, scripted_model, story, write_config, write_stories
