@@ -11,6 +11,8 @@ import hashlib
 import json
 import re
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,11 @@ def scripted_model(request: dict[str, Any]) -> Reply:
     agreement = {"name": "an agreement", "parties": names, "when": None, "status": "signed"}
     extra = {"areas": [], "count": None, "about": None, "ev": [n]}
     return Reply({"actors": actors, "agreements": [{**agreement, **extra}]})
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 15) -> None:
+    """Poll until `check()` holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from tests.support import (
     invoke,
     output_ids,
     story,
+    wait_for,
     write_config,
     write_stories,
 )
@@ -302,13 +303,6 @@ def hanging_stub(stub: StubServer) -> Iterator[StubServer]:
     stub.push(Reply(article_reply()), Reply(article_reply()))
     stub.default = lambda request: Reply(article_reply(), delay=30)
     yield stub
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(

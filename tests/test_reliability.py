@@ -31,10 +31,10 @@ from tests.support import (
     invoke,
     output_ids,
     story,
+    wait_for,
     write_config,
     write_stories,
 )
-from tests.test_batch import wait_for
 
 KEY = "sk-live-reliability-4c1d9e7f0a"
 MAX_INPUT_BYTES = 32 * 2**20  # the documented cap on an input file
